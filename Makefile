@@ -1,0 +1,53 @@
+# The two commands: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Tests and type checks load settings with DEBUG off: give them a throwaway key.
+CHECK_ENV := SECRET_KEY=$${SECRET_KEY:-test-only-not-secret-3f9a1c7e5b2d4a6f8e0c1b3d5f7a9e2c4b6d8f0a}
+
+.PHONY: run test lint typecheck pytest bench sysdeps sysdeps-test venv worker clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+sysdeps:
+	@bash scripts/sysdeps.sh app
+
+sysdeps-test:
+	@bash scripts/sysdeps.sh test
+
+run: $(STAMP) sysdeps
+	@mkdir -p var
+	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo
+	@DEBUG=$${DEBUG:-1} $(PY) manage.py demo_logins
+	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 127.0.0.1:8000
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(CHECK_ENV) $(VENV)/bin/mypy .
+
+pytest: $(STAMP) sysdeps-test
+	$(CHECK_ENV) $(VENV)/bin/pytest
+
+test: lint typecheck pytest
+
+bench: $(STAMP) sysdeps
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	$(PY) bench/run.py
+
+worker: $(STAMP)
+	$(VENV)/bin/celery -A bulu worker -B --loglevel=info
+
+clean:
+	rm -rf $(VENV) var/db.sqlite3

@@ -1,0 +1,28 @@
+"""Which role may sit on which kind of organization, and which object permissions it grants."""
+
+from __future__ import annotations
+
+from accounts.models import Membership, Organization
+
+Role = Membership.Role
+Kind = Organization.Kind
+
+ROLE_ORG_KINDS: dict[str, frozenset[str]] = {
+    Role.STUDENT: frozenset({Kind.CLASS}),
+    Role.COUNSELOR: frozenset({Kind.CLASS}),
+    Role.ADVISOR: frozenset({Kind.STUDENT_ORG, Kind.CLUB}),
+    Role.SECRETARY: frozenset({Kind.BRANCH}),
+    Role.APPLICANT: frozenset({Kind.STUDENT_ORG, Kind.CLUB, Kind.BRANCH}),
+    Role.CENTER_STAFF: frozenset({Kind.CENTER}),
+    Role.COMMITTEE_REVIEWER: frozenset({Kind.COMMITTEE}),
+}
+
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    Role.STUDENT: (),
+    Role.COUNSELOR: ("view_org_requests", "approve_as_counselor"),
+    Role.ADVISOR: ("view_org_requests", "approve_as_advisor"),
+    Role.SECRETARY: ("view_org_requests", "approve_as_secretary"),
+    Role.APPLICANT: ("view_org_requests", "submit_for_org"),
+    Role.CENTER_STAFF: ("view_org_requests", "approve_as_center", "manage_registry"),
+    Role.COMMITTEE_REVIEWER: ("view_org_requests", "approve_as_committee"),
+}

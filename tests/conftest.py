@@ -1,0 +1,141 @@
+"""Personas, service guards and shared fixtures.
+
+Personas (one small school of two colleges): alice is a student of class A1; bob counsels A1;
+carol is the secretary of college A's branch; dave is center staff; erin reviews for the league
+committee; frank advises the club; gina is the club's student applicant; oscar counsels class B1
+of college B and is the outsider for every "wrong person" test; olivia is a student of B1.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+
+from accounts.models import Membership, Organization, User
+from accounts.services import college_ensure, role_grant
+from bulu.celery import app as celery_app
+from tests.factories import UserFactory
+
+Role = Membership.Role
+Kind = Organization.Kind
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def services_required() -> bool:
+    return bool(django_settings.REQUIRE_SERVICES)
+
+
+def need(condition: bool, what: str) -> None:
+    """Skip when a service is missing, but fail instead when REQUIRE_SERVICES=1 (CI)."""
+    if condition:
+        return
+    if services_required():
+        pytest.fail(f"REQUIRE_SERVICES=1 but {what} is not available")
+    pytest.skip(f"{what} is not available")
+
+
+@pytest.fixture
+def require_postgres() -> None:
+    need(connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture
+def require_redis() -> None:
+    need(bool(django_settings.REDIS_URL), "Redis (set REDIS_URL)")
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_eager(settings: object) -> object:
+    # Hashing is deliberately slow in production; tests use a fast hasher.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+    settings.AXES_ENABLED = False  # type: ignore[attr-defined]
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = eager
+
+
+@dataclass
+class School:
+    college_a: Organization
+    college_b: Organization
+    branch_a: Organization
+    branch_b: Organization
+    class_a1: Organization
+    class_a2: Organization
+    class_b1: Organization
+    club: Organization
+    center: Organization
+    committee: Organization
+    alice: User
+    bob: User
+    carol: User
+    dave: User
+    erin: User
+    frank: User
+    gina: User
+    oscar: User
+    olivia: User
+
+
+@pytest.fixture
+def school(db: None) -> School:
+    college_a = college_ensure(name="智能制造学院")
+    college_b = college_ensure(name="汽车工程学院")
+    branch_a = Organization.objects.get(kind=Kind.BRANCH, parent=college_a)
+    branch_b = Organization.objects.get(kind=Kind.BRANCH, parent=college_b)
+    class_a1 = Organization.objects.create(kind=Kind.CLASS, name="机械2401", parent=college_a)
+    class_a2 = Organization.objects.create(kind=Kind.CLASS, name="机械2402", parent=college_a)
+    class_b1 = Organization.objects.create(kind=Kind.CLASS, name="汽修2401", parent=college_b)
+    club = Organization.objects.create(kind=Kind.CLUB, name="机器人协会", parent=college_a)
+    center = Organization.objects.create(kind=Kind.CENTER, name="第二课堂指导与服务中心")
+    committee = Organization.objects.create(kind=Kind.COMMITTEE, name="校团委")
+
+    def person(username: str, name: str, role: str, org: Organization) -> User:
+        user = UserFactory.create(username=username, name=name)
+        role_grant(user=user, organization=org, role=role)
+        return user
+
+    return School(
+        college_a=college_a,
+        college_b=college_b,
+        branch_a=branch_a,
+        branch_b=branch_b,
+        class_a1=class_a1,
+        class_a2=class_a2,
+        class_b1=class_b1,
+        club=club,
+        center=center,
+        committee=committee,
+        alice=person("2024010001", "李爱丽", Role.STUDENT, class_a1),
+        bob=person("T1001", "王博", Role.COUNSELOR, class_a1),
+        carol=person("T1002", "陈卡", Role.SECRETARY, branch_a),
+        dave=person("T2001", "杜伟", Role.CENTER_STAFF, center),
+        erin=person("T3001", "任怡", Role.COMMITTEE_REVIEWER, committee),
+        frank=person("T1003", "范克", Role.ADVISOR, club),
+        gina=person("2024010002", "高娜", Role.APPLICANT, club),
+        oscar=person("T9001", "欧思", Role.COUNSELOR, class_b1),
+        olivia=person("2024090001", "欧丽", Role.STUDENT, class_b1),
+    )
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args() -> dict[str, object]:
+    """Playwright drives Debian's Chromium; it never downloads a browser."""
+    return {
+        "executable_path": shutil.which("chromium") or "/usr/bin/chromium",
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
