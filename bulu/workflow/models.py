@@ -1,0 +1,369 @@
+"""The one state machine shared by the three kinds of back-fill.
+
+`BackfillRequest` is concrete; `personal`, `cadre` and `collective` extend it by multi-table
+inheritance so queues, statistics, the approval log and exports span all kinds in one query.
+Transition methods change state only; `bulu.workflow.services` does everything else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+
+from accounts.models import Organization
+
+
+class Kind(models.TextChoices):
+    PERSONAL = "personal", _("个人成长积分补录")
+    CADRE = "cadre", _("学生干部积分补录")
+    COLLECTIVE = "collective", _("集体活动积分补录")
+
+
+class State(models.TextChoices):
+    DRAFT = "draft", _("草稿")
+    PENDING = "pending", _("审核中")
+    RETURNED = "returned", _("退回修改")
+    REJECTED = "rejected", _("不予通过")
+    APPROVED = "approved", _("已通过")
+    EXPORTED = "exported", _("已导出")
+    IMPORTED = "imported", _("已导入到梦空间")
+    WITHDRAWN = "withdrawn", _("已撤回")
+
+
+class StepRole(models.TextChoices):
+    COUNSELOR = "counselor", _("辅导员")
+    ADVISOR = "advisor", _("指导老师")
+    SECRETARY = "secretary", _("团总支")
+    CENTER = "center", _("二课中心")
+    COMMITTEE = "committee", _("校团委")
+
+
+# The guardian object permission (on the step's organization) that lets a user act at a step.
+STEP_PERMISSION: dict[str, str] = {
+    StepRole.COUNSELOR: "approve_as_counselor",
+    StepRole.ADVISOR: "approve_as_advisor",
+    StepRole.SECRETARY: "approve_as_secretary",
+    StepRole.CENTER: "approve_as_center",
+    StepRole.COMMITTEE: "approve_as_committee",
+}
+
+
+def _may_act_at_current_step(instance: models.Model, user: Any) -> bool:
+    assert isinstance(instance, BackfillRequest)
+    step = instance.current_step
+    if step is None:
+        return False
+    return bool(user.has_perm(f"accounts.{STEP_PERMISSION[step.role]}", step.organization))
+
+
+def _is_applicant(instance: models.Model, user: Any) -> bool:
+    assert isinstance(instance, BackfillRequest)
+    return bool(user.pk == instance.applicant_id)
+
+
+def _no_decision_yet(instance: models.Model) -> bool:
+    """Withdrawal from pending is allowed only before anyone decided at this submission."""
+    assert isinstance(instance, BackfillRequest)
+    return instance.state != State.PENDING or instance.step_index == 0
+
+
+class Window(models.Model):
+    """A 补录通知: the notice the center publishes, with the dates its kind is open."""
+
+    kind = models.CharField(_("补录类型"), max_length=16, choices=Kind.choices, db_index=True)
+    title = models.CharField(_("标题"), max_length=200)
+    body = models.TextField(_("通知内容"), blank=True)
+    opens_at = models.DateTimeField(_("开始时间"))
+    closes_at = models.DateTimeField(_("截止时间"))
+    grace_days = models.PositiveSmallIntegerField(
+        _("退回后补交宽限天数"),
+        default=0,
+        help_text=_("截止后，被退回的申请仍可在此天数内重新提交。"),
+    )
+    is_published = models.BooleanField(_("已发布"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("发布人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("补录通知")
+        verbose_name_plural = _("补录通知")
+        ordering = ["-opens_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(closes_at__gt=models.F("opens_at")),
+                name="window_closes_after_opens",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def is_open(self, at: Any = None) -> bool:
+        now = at or timezone.now()
+        return self.is_published and self.opens_at <= now < self.closes_at
+
+
+class BackfillRequest(ConcurrentTransitionMixin, models.Model):
+    kind = models.CharField(_("补录类型"), max_length=16, choices=Kind.choices, db_index=True)
+    title = models.CharField(_("标题"), max_length=200)
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("申请人"),
+        on_delete=models.PROTECT,
+        related_name="backfill_requests",
+    )
+    applicant_org = models.ForeignKey(
+        Organization,
+        verbose_name=_("申请单位/班级"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    college = models.ForeignKey(
+        Organization,
+        verbose_name=_("二级学院"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    window = models.ForeignKey(
+        Window,
+        verbose_name=_("补录通知"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="requests",
+    )
+    state = FSMField(
+        _("状态"),
+        max_length=16,
+        choices=State.choices,
+        default=State.DRAFT,
+        protected=True,
+        db_index=True,
+    )
+    step_index = models.PositiveSmallIntegerField(_("当前步骤"), default=0)
+    current_step = models.ForeignKey(
+        "RouteStep",
+        verbose_name=_("当前审核环节"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    version = models.PositiveIntegerField(_("版本"), default=0)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True, db_index=True)
+    decided_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("补录申请")
+        verbose_name_plural = _("补录申请")
+        ordering = ["-submitted_at", "-pk"]
+        indexes = [
+            models.Index(fields=["state", "current_step"]),
+            models.Index(fields=["kind", "state"]),
+            models.Index(fields=["college", "state"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title}"
+
+    @property
+    def route(self) -> list[RouteStep]:
+        return list(self.route_steps.all())
+
+    # --- transitions: state only; the services guard, log, notify ---------------------------
+
+    @transition(field=state, source=State.DRAFT, target=State.PENDING, permission=_is_applicant)
+    def submit(self) -> None:
+        self.step_index = 0
+
+    @transition(field=state, source=State.RETURNED, target=State.PENDING, permission=_is_applicant)
+    def resubmit(self) -> None:
+        self.step_index = 0
+
+    @transition(
+        field=state,
+        source=State.PENDING,
+        target=RETURN_VALUE(State.PENDING, State.APPROVED),
+        permission=_may_act_at_current_step,
+    )
+    def approve(self, *, is_last: bool) -> str:
+        if is_last:
+            return State.APPROVED
+        self.step_index += 1
+        return State.PENDING
+
+    @transition(
+        field=state,
+        source=State.PENDING,
+        target=State.RETURNED,
+        permission=_may_act_at_current_step,
+    )
+    def return_for_changes(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=State.PENDING,
+        target=State.REJECTED,
+        permission=_may_act_at_current_step,
+    )
+    def reject(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=[State.DRAFT, State.RETURNED, State.PENDING],
+        target=State.WITHDRAWN,
+        conditions=[_no_decision_yet],
+        permission=_is_applicant,
+    )
+    def withdraw(self) -> None:
+        pass
+
+    @transition(field=state, source=State.APPROVED, target=State.EXPORTED)
+    def mark_exported(self) -> None:
+        pass
+
+    @transition(field=state, source=State.EXPORTED, target=State.APPROVED)
+    def unmark_exported(self) -> None:
+        pass
+
+    @transition(field=state, source=State.EXPORTED, target=State.IMPORTED)
+    def confirm_imported(self) -> None:
+        pass
+
+
+class RouteStep(models.Model):
+    """One step of a request's route, fixed when the request is (re)submitted."""
+
+    request = models.ForeignKey(
+        BackfillRequest, on_delete=models.CASCADE, related_name="route_steps"
+    )
+    index = models.PositiveSmallIntegerField(_("序号"))
+    role = models.CharField(_("环节"), max_length=16, choices=StepRole.choices)
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("负责组织"), on_delete=models.PROTECT, related_name="+"
+    )
+    label = models.CharField(_("说明"), max_length=64)
+
+    class Meta:
+        verbose_name = _("审核环节")
+        verbose_name_plural = _("审核环节")
+        ordering = ["request", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "index"], name="route_step_unique_index")
+        ]
+        indexes = [models.Index(fields=["organization", "role"])]
+
+    def __str__(self) -> str:
+        return f"{self.index + 1}. {self.label}（{self.organization}）"
+
+
+class Decision(models.TextChoices):
+    SUBMIT = "submit", _("提交")
+    RESUBMIT = "resubmit", _("重新提交")
+    APPROVE = "approve", _("审核通过")
+    RETURN = "return", _("退回修改")
+    REJECT = "reject", _("不予通过")
+    WITHDRAW = "withdraw", _("撤回")
+    EXPORT = "export", _("导出")
+    EXPORT_CANCEL = "export_cancel", _("撤销导出")
+    IMPORT = "import", _("确认已导入")
+
+
+class ImmutableError(Exception):
+    pass
+
+
+class ApprovalRecord(models.Model):
+    """One decision. The application only ever inserts rows here."""
+
+    request = models.ForeignKey(
+        BackfillRequest, verbose_name=_("申请"), on_delete=models.PROTECT, related_name="log"
+    )
+    step_index = models.PositiveSmallIntegerField(_("步骤"), null=True, blank=True)
+    step_role = models.CharField(_("环节"), max_length=16, blank=True)
+    step_label = models.CharField(_("环节说明"), max_length=64, blank=True)
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("组织"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decision = models.CharField(_("决定"), max_length=16, choices=Decision.choices)
+    opinion = models.TextField(_("意见"), blank=True)
+    from_state = models.CharField(_("原状态"), max_length=16, choices=State.choices)
+    to_state = models.CharField(_("新状态"), max_length=16, choices=State.choices)
+    created_at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("审批记录")
+        verbose_name_plural = _("审批记录")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} · {self.actor}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ImmutableError("approval records are never updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ImmutableError("approval records are never deleted")
+
+
+class Notification(models.Model):
+    """An in-app message (消息); e-mail goes out alongside it."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("接收人"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    request = models.ForeignKey(
+        BackfillRequest,
+        verbose_name=_("申请"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    text = models.CharField(_("内容"), max_length=300)
+    url = models.CharField(_("链接"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
+    read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("消息")
+        verbose_name_plural = _("消息")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["recipient", "read_at"])]
+
+    def __str__(self) -> str:
+        return self.text

@@ -1,0 +1,178 @@
+"""到梦空间: its settings mirror and the credit records that end up in its import sheet."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from bulu.workflow.models import BackfillRequest
+
+
+class ActivityCategory(models.Model):
+    """活动一级分类, as configured in 到梦空间's admin."""
+
+    name = models.CharField(_("活动一级分类"), max_length=64, unique=True)
+    order = models.PositiveSmallIntegerField(_("排序"), default=0)
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("活动一级分类")
+        verbose_name_plural = _("活动一级分类")
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ActivitySubcategory(models.Model):
+    """活动二级分类, always under one 一级分类."""
+
+    category = models.ForeignKey(
+        ActivityCategory,
+        verbose_name=_("活动一级分类"),
+        on_delete=models.CASCADE,
+        related_name="subcategories",
+    )
+    name = models.CharField(_("活动二级分类"), max_length=64)
+    order = models.PositiveSmallIntegerField(_("排序"), default=0)
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("活动二级分类")
+        verbose_name_plural = _("活动二级分类")
+        ordering = ["category", "order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["category", "name"], name="subcategory_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category.name} / {self.name}"
+
+
+class ActivityLevel(models.Model):
+    """活动等级: 国家级, 省级, 市级, 校级, 院系级 …"""
+
+    name = models.CharField(_("活动等级"), max_length=32, unique=True)
+    order = models.PositiveSmallIntegerField(_("排序"), default=0)
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("活动等级")
+        verbose_name_plural = _("活动等级")
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CreditType(models.Model):
+    """学分类型, e.g. 文体活动学分, 工作成长积分, 志愿者工时."""
+
+    name = models.CharField(_("学分类型"), max_length=64, unique=True)
+    order = models.PositiveSmallIntegerField(_("排序"), default=0)
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("学分类型")
+        verbose_name_plural = _("学分类型")
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CreditStandardItem(models.Model):
+    """One item of 《第二课堂成绩单成绩认定标准（2023年版）》: "<一级分类> 类别第 X 项"."""
+
+    subcategory = models.ForeignKey(
+        ActivitySubcategory,
+        verbose_name=_("活动分类"),
+        on_delete=models.PROTECT,
+        related_name="standard_items",
+    )
+    number = models.PositiveSmallIntegerField(_("项号"))
+    name = models.CharField(_("项目名称"), max_length=200)
+    level = models.ForeignKey(
+        ActivityLevel,
+        verbose_name=_("活动等级"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    award = models.CharField(_("奖项"), max_length=100, blank=True)
+    credit_type = models.ForeignKey(
+        CreditType, verbose_name=_("学分类型"), on_delete=models.PROTECT, related_name="+"
+    )
+    points = models.DecimalField(_("分值"), max_digits=7, decimal_places=2)
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("认定标准条目")
+        verbose_name_plural = _("认定标准条目")
+        ordering = ["subcategory__category__order", "number", "pk"]
+
+    def __str__(self) -> str:
+        level = f" · {self.level.name}" if self.level else ""
+        award = f" · {self.award}" if self.award else ""
+        return (
+            f"{self.subcategory.category.name}类别第 {self.number} 项 {self.name}{level}{award}"
+            f"（{self.points} {self.credit_type.name}）"
+        )
+
+
+class CreditRecord(models.Model):
+    """One row of the 到梦空间 import sheet (附件4): one student, one credit.
+
+    The texts are snapshots: the sheet must carry exactly what was approved even if the settings
+    mirror is renamed later.
+    """
+
+    class Delivery(models.TextChoices):
+        BATCH = "batch", _("名单导入")
+        IN_PLATFORM = "in_platform", _("到梦空间内审核通过")
+
+    request = models.ForeignKey(
+        BackfillRequest,
+        verbose_name=_("申请"),
+        on_delete=models.PROTECT,
+        related_name="credit_records",
+    )
+    # Stable key of the source line inside its request (e.g. "item:17"): a credit is created once.
+    source_key = models.CharField(_("来源"), max_length=64)
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("学生"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="credit_records",
+    )
+    student_no = models.CharField(_("学号"), max_length=32, db_index=True)
+    student_name = models.CharField(_("姓名"), max_length=64)
+    start_date = models.DateField(_("开始时间"))
+    end_date = models.DateField(_("结束时间"), null=True, blank=True)
+    content = models.CharField(_("内容"), max_length=200)
+    category = models.CharField(_("活动一级分类"), max_length=64)
+    subcategory = models.CharField(_("活动二级分类"), max_length=64)
+    level = models.CharField(_("活动等级"), max_length=32)
+    award = models.CharField(_("奖项内容"), max_length=200, blank=True)
+    credit_type = models.CharField(_("学分类型"), max_length=64)
+    value = models.DecimalField(_("发放学分值"), max_digits=7, decimal_places=2, null=True)
+    delivery = models.CharField(
+        _("发放方式"), max_length=16, choices=Delivery.choices, default=Delivery.BATCH
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("成长记录")
+        verbose_name_plural = _("成长记录")
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "source_key"], name="credit_once_per_source")
+        ]
+        indexes = [models.Index(fields=["student_no", "content", "start_date", "credit_type"])]
+
+    def __str__(self) -> str:
+        return f"{self.student_no} {self.student_name} · {self.content}"
