@@ -162,7 +162,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "remind-windows-closing": {"task": "workflow.remind_windows_closing", "schedule": 6 * 3600},
+    "remind-waiting-approvers": {
+        "task": "workflow.remind_waiting_approvers",
+        "schedule": 24 * 3600,
+    },
+}
 
 # With REQUIRE_SERVICES=1 (CI) tests that need PostgreSQL or a real worker fail instead of skipping.
 REQUIRE_SERVICES = env.bool("REQUIRE_SERVICES", default=False)

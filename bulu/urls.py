@@ -26,5 +26,7 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("accounts/", include("accounts.urls")),
+    path("flow/", include("bulu.workflow.urls")),
+    path("personal/", include("personal.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -86,6 +86,7 @@ class Window(models.Model):
         help_text=_("截止后，被退回的申请仍可在此天数内重新提交。"),
     )
     is_published = models.BooleanField(_("已发布"), default=True)
+    reminded_at = models.DateTimeField(_("截止提醒发送时间"), null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("发布人"),

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from bulu.workflow.models import Kind, State, Window
+
+
+class QueueFilterForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("类型"), required=False, choices=[("", _("全部类型")), *Kind.choices]
+    )
+    college = forms.ChoiceField(label=_("学院"), required=False)
+    klass = forms.ChoiceField(label=_("班级"), required=False)
+    window = forms.ChoiceField(label=_("补录通知"), required=False)
+    state = forms.ChoiceField(
+        label=_("状态"), required=False, choices=[("", _("全部状态")), *State.choices]
+    )
+    waiting_days = forms.IntegerField(label=_("等待超过（天）"), required=False, min_value=0)
+    q = forms.CharField(label=_("学号/姓名"), required=False, max_length=32)
+
+
+class WindowForm(forms.ModelForm[Window]):
+    class Meta:
+        model = Window
+        fields = ["kind", "title", "body", "opens_at", "closes_at", "grace_days", "is_published"]
+        widgets = {
+            "opens_at": forms.DateTimeInput(
+                attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
+            ),
+            "closes_at": forms.DateTimeInput(
+                attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
+            ),
+        }
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        opens, closes = data.get("opens_at"), data.get("closes_at")
+        if opens and closes and closes <= opens:
+            self.add_error("closes_at", _("截止时间必须晚于开始时间。"))
+        return data

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from imports.models import (
+    ActivityCategory,
+    ActivityLevel,
+    ActivitySubcategory,
+    CreditStandardItem,
+    CreditType,
+)
+from personal.models import PersonalItem
+
+
+class StandardItemSelect(forms.Select):
+    """Options carry the standard's category, level, type and points, so choosing one pre-fills."""
+
+    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(*args, **kwargs)
+        value = option.get("value")
+        instance = getattr(value, "instance", None)
+        if isinstance(instance, CreditStandardItem):
+            option["attrs"].update(
+                {
+                    "data-category": instance.subcategory.category_id,
+                    "data-subcategory": instance.subcategory_id,
+                    "data-level": instance.level_id or "",
+                    "data-credit-type": instance.credit_type_id,
+                    "data-points": str(instance.points),
+                    "data-award": instance.award,
+                }
+            )
+        return option
+
+
+class RequestTitleForm(forms.Form):
+    title = forms.CharField(label=_("申请标题"), max_length=200)
+
+
+class PersonalItemForm(forms.ModelForm[PersonalItem]):
+    class Meta:
+        model = PersonalItem
+        fields = [
+            "standard_item",
+            "content",
+            "start_date",
+            "end_date",
+            "category",
+            "subcategory",
+            "level",
+            "awards",
+            "credit_type",
+            "claimed_value",
+        ]
+        widgets = {
+            "standard_item": StandardItemSelect(attrs={"data-prefill": "1"}),
+            "start_date": forms.DateInput(attrs={"type": "date"}),
+            "end_date": forms.DateInput(attrs={"type": "date"}),
+            "claimed_value": forms.NumberInput(attrs={"step": "0.01", "min": "0"}),
+        }
+        help_texts = {
+            "standard_item": _("选择后自动填入分类、等级、学分类型和分值，可再修改。"),
+            "end_date": _("时间点类的事项可不填。"),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        fields = self.fields
+        fields["standard_item"].queryset = CreditStandardItem.objects.filter(  # type: ignore[attr-defined]
+            is_active=True
+        ).select_related("subcategory__category", "level", "credit_type")
+        fields["category"].queryset = ActivityCategory.objects.filter(is_active=True)  # type: ignore[attr-defined]
+        fields["subcategory"].queryset = ActivitySubcategory.objects.filter(  # type: ignore[attr-defined]
+            is_active=True
+        ).select_related("category")
+        fields["level"].queryset = ActivityLevel.objects.filter(is_active=True)  # type: ignore[attr-defined]
+        fields["credit_type"].queryset = CreditType.objects.filter(is_active=True)  # type: ignore[attr-defined]
+
+    def clean_awards(self) -> str:
+        raw = self.cleaned_data.get("awards") or ""
+        parts = [p.strip() for p in raw.replace(",", "、").replace("，", "、").split("、")]
+        return "、".join(p for p in parts if p)
+
+
+class EvidenceForm(forms.Form):
+    file = forms.FileField(
+        label=_("证明材料"),
+        help_text=_("证书扫描件、照片或 PDF，单个文件不超过 5 MB。"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".jpg,.jpeg,.png,.pdf"}),
+    )
+
+
+class OnlineAppliedForm(forms.Form):
+    online_applied = forms.BooleanField(label=_("已在到梦空间线上提交"), required=False)
+    online_applied_on = forms.DateField(
+        label=_("提交日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
