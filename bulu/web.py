@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from bulu.exceptions import ApplicationError
 
@@ -26,12 +28,25 @@ def domain_errors(view: V) -> V:
             return view(request, *args, **kwargs)
         except ApplicationError as exc:
             messages.error(request, exc.message)
-            back = request.headers.get("referer") or request.path
-            return HttpResponseRedirect(back)
+            return HttpResponseRedirect(_back(request))
         except PermissionError as exc:
             raise PermissionDenied(str(exc)) from exc
 
     return cast(V, wrapper)
+
+
+def _back(request: HttpRequest) -> str:
+    """The page the user came from (same host only), else home: never a loop on this URL."""
+    referer = request.headers.get("referer", "")
+    if (
+        referer
+        and url_has_allowed_host_and_scheme(
+            referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+        and (urlsplit(referer).path != request.path or request.method != "GET")
+    ):
+        return referer
+    return "/"
 
 
 def paginate(request: HttpRequest, qs: QuerySet[Any], per_page: int = 30) -> Page[Any]:

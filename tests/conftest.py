@@ -55,6 +55,13 @@ def _fast_and_eager(settings: object) -> object:
     # Hashing is deliberately slow in production; tests use a fast hasher.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
     settings.AXES_ENABLED = False  # type: ignore[attr-defined]
+    # The suite runs with DEBUG off like production, but over plain HTTP.
+    settings.SECURE_SSL_REDIRECT = False  # type: ignore[attr-defined]
+    # No collectstatic before tests: serve assets without the hashed manifest.
+    settings.STORAGES = {  # type: ignore[attr-defined]
+        **settings.STORAGES,  # type: ignore[attr-defined]
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
     yield

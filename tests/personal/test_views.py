@@ -1,0 +1,253 @@
+"""Personal pages: each happy path beside its wrong person (404 unseen, 403 not allowed)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import User
+from bulu.workflow.models import Decision, State
+from bulu.workflow.services import request_decide
+from imports.models import CreditRecord
+from personal import services
+from personal.models import Evidence, PersonalRequest
+from tests.conftest import School
+from tests.personal.conftest import PDF, PNG, Mirror, first_item
+
+
+def edit_url(request: PersonalRequest) -> str:
+    return "http://testserver" + reverse("personal:edit", args=[request.pk])
+
+
+def as_user(client: Client, user: User) -> Client:
+    client.force_login(user)
+    return client
+
+
+def test_it_sends_anonymous_users_to_login(client: Client, draft: PersonalRequest) -> None:
+    for url in (reverse("personal:list"), reverse("personal:detail", args=[draft.pk])):
+        response = client.get(url)
+        assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_it_lets_a_student_create_a_draft(client: Client, school: School, mirror: Mirror) -> None:
+    response = as_user(client, school.alice).post(reverse("personal:create"), {"title": "春季补录"})
+    request = PersonalRequest.objects.get(applicant=school.alice)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("personal:edit", args=[request.pk])
+    assert request.state == State.DRAFT and request.applicant_org == school.class_a1
+
+
+def test_it_forbids_non_students_to_create(client: Client, school: School) -> None:
+    assert (
+        as_user(client, school.bob).post(reverse("personal:create"), {"title": "x"}).status_code
+        == 403
+    )
+
+
+def test_it_adds_an_item_and_keeps_the_input_on_errors(
+    client: Client, school: School, mirror: Mirror, draft: PersonalRequest
+) -> None:
+    url = reverse("personal:item_add", args=[draft.pk])
+    data = {
+        "content": "志愿服务",
+        "start_date": "2025-10-01",
+        "end_date": "2025-09-01",
+        "category": mirror.category.pk,
+        "subcategory": mirror.other_subcategory.pk,
+        "level": mirror.level.pk,
+        "awards": "优秀志愿者，先进个人",
+        "credit_type": mirror.credit_type.pk,
+        "claimed_value": "3",
+    }
+    response = as_user(client, school.alice).post(url, data)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "所选二级分类不属于该一级分类" in body
+    assert "结束时间不能早于开始时间" in body
+    assert "志愿服务" in body  # what the student typed is still there
+    assert draft.items.count() == 1
+    data.update(subcategory=mirror.subcategory.pk, end_date="")
+    response = client.post(url, data)
+    assert response.status_code == 302
+    item = draft.items.order_by("-pk").first()
+    assert item is not None and item.awards == "优秀志愿者、先进个人"
+
+
+def test_it_forbids_others_to_edit(client: Client, school: School, draft: PersonalRequest) -> None:
+    edit = reverse("personal:edit", args=[draft.pk])
+    assert as_user(client, school.bob).get(edit).status_code == 404  # a draft is the student's
+    services.personal_request_submit(request=draft, actor=school.alice)
+    assert as_user(client, school.bob).get(edit).status_code == 403  # sees it, may not edit
+    assert as_user(client, school.olivia).get(edit).status_code == 404
+    assert as_user(client, school.oscar).get(edit).status_code == 404
+
+
+def test_it_checks_evidence_by_content(
+    client: Client, school: School, draft: PersonalRequest
+) -> None:
+    item = first_item(draft)
+    url = reverse("personal:evidence_upload", args=[draft.pk, item.pk])
+    c = as_user(client, school.alice)
+    fake = SimpleUploadedFile("证书.pdf", b"MZ\x90\x00 not a pdf", content_type="application/pdf")
+    response = c.post(url, {"file": fake}, follow=True, HTTP_REFERER=edit_url(draft))
+    assert "不是 JPG、PNG 或 PDF" in response.content.decode()
+    assert item.evidence.count() == 1
+    real = SimpleUploadedFile("成绩.pdf", PDF, content_type="application/pdf")
+    c.post(url, {"file": real})
+    assert item.evidence.count() == 2
+    assert item.evidence.order_by("-pk").first().content_type == "application/pdf"  # type: ignore[union-attr]
+
+
+def test_it_serves_evidence_only_to_who_may_see_it(
+    client: Client, school: School, draft: PersonalRequest
+) -> None:
+    evidence = Evidence.objects.get(item__request=draft)
+    url = reverse("personal:evidence_file", args=[evidence.pk])
+    response = as_user(client, school.alice).get(url)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).startswith(PNG[:8])  # type: ignore[attr-defined]
+    assert as_user(client, school.olivia).get(url).status_code == 404
+    assert as_user(client, school.oscar).get(url).status_code == 404
+
+
+def test_it_submits_and_the_counselor_sees_it_in_the_todo(
+    client: Client, school: School, draft: PersonalRequest
+) -> None:
+    response = as_user(client, school.alice).post(reverse("personal:submit", args=[draft.pk]))
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.state == State.PENDING
+    todo = as_user(client, school.bob).get(reverse("workflow:todo"))
+    assert draft.title in todo.content.decode()
+    assert (
+        draft.title
+        not in as_user(client, school.oscar).get(reverse("workflow:todo")).content.decode()
+    )
+
+
+def test_it_refuses_submission_by_someone_else(
+    client: Client, school: School, draft: PersonalRequest
+) -> None:
+    # Nobody but the student sees a draft.
+    assert (
+        as_user(client, school.bob).post(reverse("personal:submit", args=[draft.pk])).status_code
+        == 404
+    )
+    services.personal_request_submit(request=draft, actor=school.alice)
+    request_decide(request=draft, actor=school.bob, decision=Decision.RETURN, opinion="补充")
+    assert (
+        as_user(client, school.bob).post(reverse("personal:submit", args=[draft.pk])).status_code
+        == 403
+    )
+    assert (
+        as_user(client, school.olivia).post(reverse("personal:submit", args=[draft.pk])).status_code
+        == 404
+    )
+    draft.refresh_from_db()
+    assert draft.state == State.RETURNED
+
+
+def test_it_shows_a_clear_message_when_submitting_an_empty_request(
+    client: Client, school: School, mirror: Mirror, personal_window: object
+) -> None:
+    request = services.personal_request_create(student=school.alice, title="空申请")
+    response = as_user(client, school.alice).post(
+        reverse("personal:submit", args=[request.pk]), follow=True, HTTP_REFERER=edit_url(request)
+    )
+    assert "请至少添加一项补录事项" in response.content.decode()
+
+
+def test_it_lets_the_step_owner_decide_and_forbids_others(
+    client: Client, school: School, draft: PersonalRequest
+) -> None:
+    services.personal_request_submit(request=draft, actor=school.alice)
+    url = reverse("personal:decide", args=[draft.pk])
+    # The student sees the request but may not decide; the other college cannot even see it.
+    assert as_user(client, school.alice).post(url, {"decision": "approve"}).status_code == 403
+    assert as_user(client, school.oscar).post(url, {"decision": "approve"}).status_code == 404
+    response = as_user(client, school.bob).post(
+        url,
+        {"decision": "return", "opinion": "", "version": draft.version},
+        follow=True,
+        HTTP_REFERER="http://testserver" + reverse("personal:detail", args=[draft.pk]),
+    )
+    assert "请填写意见" in response.content.decode()
+    client.post(url, {"decision": "approve", "opinion": "同意", "version": draft.version})
+    draft.refresh_from_db()
+    assert draft.step_index == 1
+
+
+def test_it_lets_the_center_recognize_values_on_the_page(
+    client: Client, school: School, draft: PersonalRequest
+) -> None:
+    services.personal_request_submit(request=draft, actor=school.alice)
+    request_decide(request=draft, actor=school.bob, decision=Decision.APPROVE)
+    request_decide(request=draft, actor=school.carol, decision=Decision.APPROVE)
+    item = first_item(draft)
+    page = as_user(client, school.dave).get(reverse("personal:detail", args=[draft.pk]))
+    assert f'name="value-{item.pk}"' in page.content.decode()
+    client.post(
+        reverse("personal:decide", args=[draft.pk]),
+        {
+            "decision": "approve",
+            "version": draft.version,
+            f"value-{item.pk}": "1.5",
+            f"reason-{item.pk}": "按标准折算",
+            f"delivery-{item.pk}": "batch",
+        },
+    )
+    draft.refresh_from_db()
+    assert draft.state == State.APPROVED
+    assert CreditRecord.objects.get(request=draft).value == Decimal("1.50")
+
+
+def test_it_records_the_online_application_per_item(
+    client: Client, school: School, draft: PersonalRequest
+) -> None:
+    item = first_item(draft)
+    url = reverse("personal:item_online", args=[draft.pk, item.pk])
+    services.personal_request_submit(request=draft, actor=school.alice)
+    assert as_user(client, school.olivia).post(url, {"online_applied": "on"}).status_code == 404
+    assert as_user(client, school.bob).post(url, {"online_applied": "on"}).status_code == 403
+    as_user(client, school.alice).post(
+        url, {"online_applied": "on", "online_applied_on": "2026-03-02"}
+    )
+    item.refresh_from_db()
+    assert item.online_applied and str(item.online_applied_on) == "2026-03-02"
+
+
+def test_it_lets_the_owner_withdraw_and_forbids_others(
+    client: Client, school: School, draft: PersonalRequest
+) -> None:
+    url = reverse("personal:withdraw", args=[draft.pk])
+    services.personal_request_submit(request=draft, actor=school.alice)
+    assert as_user(client, school.bob).post(url).status_code == 403
+    as_user(client, school.alice).post(url)
+    draft.refresh_from_db()
+    assert draft.state == State.WITHDRAWN
+
+
+@pytest.mark.parametrize("persona", ["alice", "bob", "carol", "dave"])
+def test_it_shows_the_detail_to_everyone_on_the_route(
+    client: Client, school: School, draft: PersonalRequest, persona: str
+) -> None:
+    services.personal_request_submit(request=draft, actor=school.alice)
+    response = as_user(client, getattr(school, persona)).get(
+        reverse("personal:detail", args=[draft.pk])
+    )
+    assert response.status_code == 200
+    assert "审批记录" in response.content.decode()
+
+
+def test_it_hides_the_detail_from_people_off_the_route(
+    client: Client, school: School, draft: PersonalRequest
+) -> None:
+    services.personal_request_submit(request=draft, actor=school.alice)
+    for outsider in (school.oscar, school.olivia, school.frank, school.gina):
+        response = as_user(client, outsider).get(reverse("personal:detail", args=[draft.pk]))
+        assert response.status_code == 404
