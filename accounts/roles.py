@@ -26,3 +26,31 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Role.CENTER_STAFF: ("view_org_requests", "approve_as_center", "manage_registry"),
     Role.COMMITTEE_REVIEWER: ("view_org_requests", "approve_as_committee"),
 }
+
+# Center staff edit the 到梦空间 settings mirror and the notices in the admin through this group;
+# its model permissions are (re)applied after every migrate (see accounts.apps).
+CENTER_STAFF_GROUP = "二课中心工作人员"
+_EDITABLE = {
+    "imports": (
+        "activitycategory",
+        "activitysubcategory",
+        "activitylevel",
+        "credittype",
+        "creditstandarditem",
+    ),
+    "workflow": ("window",),
+}
+CENTER_STAFF_MODEL_PERMISSIONS: tuple[str, ...] = (
+    *(
+        f"{app}.{action}_{model}"
+        for app, models in _EDITABLE.items()
+        for model in models
+        for action in ("view", "add", "change", "delete")
+    ),
+    "imports.view_creditrecord",
+    "workflow.view_backfillrequest",
+    "workflow.view_approvalrecord",
+    "accounts.view_user",
+    "accounts.view_organization",
+    "accounts.view_membership",
+)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts.models import Membership, Organization, User
-from accounts.roles import ROLE_ORG_KINDS, ROLE_PERMISSIONS
+from accounts.roles import CENTER_STAFF_GROUP, ROLE_ORG_KINDS, ROLE_PERMISSIONS
 from bulu.exceptions import ApplicationError
 
 
@@ -36,6 +37,13 @@ def role_grant(*, user: User, organization: Organization, role: str) -> Membersh
         )
         for codename in ROLE_PERMISSIONS[role]:
             assign_perm(f"accounts.{codename}", user, organization)
+        if role == Membership.Role.CENTER_STAFF:
+            # Center staff maintain the settings mirror and notices in the admin.
+            group, _created = Group.objects.get_or_create(name=CENTER_STAFF_GROUP)
+            user.groups.add(group)
+            if not user.is_staff:
+                user.is_staff = True
+                user.save(update_fields=["is_staff"])
     return membership
 
 
@@ -49,6 +57,11 @@ def role_revoke(*, user: User, organization: Organization, role: str) -> None:
         for codename in ROLE_PERMISSIONS.get(role, ()):
             if codename not in still_granted:
                 remove_perm(f"accounts.{codename}", user, organization)
+        center_left = not Membership.objects.filter(
+            user=user, role=Membership.Role.CENTER_STAFF
+        ).exists()
+        if role == Membership.Role.CENTER_STAFF and center_left:
+            user.groups.remove(*Group.objects.filter(name=CENTER_STAFF_GROUP))
 
 
 def organization_get_or_create(

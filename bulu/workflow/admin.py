@@ -1,0 +1,77 @@
+"""Admin: notices are editable; requests and the approval log are read-only here.
+
+State changes go through the services (and so through the state machine and the log), never
+through the admin's forms.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from bulu.workflow.models import ApprovalRecord, BackfillRequest, Notification, RouteStep, Window
+
+
+class ReadOnlyAdmin(admin.ModelAdmin[Any]):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Window)
+class WindowAdmin(admin.ModelAdmin[Window]):
+    list_display = ["title", "kind", "opens_at", "closes_at", "grace_days", "is_published"]
+    list_filter = ["kind", "is_published"]
+    search_fields = ["title"]
+
+
+class RouteStepInline(admin.TabularInline[RouteStep, BackfillRequest]):
+    model = RouteStep
+    extra = 0
+    can_delete = False
+    readonly_fields = ["index", "role", "organization", "label"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ApprovalRecordInline(admin.TabularInline[ApprovalRecord, BackfillRequest]):
+    model = ApprovalRecord
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "decision", "step_label", "actor", "opinion", "from_state", "to_state")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(BackfillRequest)
+class BackfillRequestAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "kind", "title", "applicant", "college", "state", "submitted_at"]
+    list_filter = ["kind", "state", "college"]
+    search_fields = ["title", "applicant__username", "applicant__name"]
+    list_select_related = ["applicant", "college"]
+    inlines = [RouteStepInline, ApprovalRecordInline]
+
+
+@admin.register(ApprovalRecord)
+class ApprovalRecordAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "request", "decision", "step_label", "actor"]
+    list_filter = ["decision", "step_role"]
+    search_fields = ["request__title", "actor__username", "actor__name"]
+    list_select_related = ["request", "actor"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "recipient", "text", "read_at"]
+    search_fields = ["recipient__username", "text"]
+    list_select_related = ["recipient"]
