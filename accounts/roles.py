@@ -50,7 +50,12 @@ CENTER_STAFF_MODEL_PERMISSIONS: tuple[str, ...] = (
     "imports.view_creditrecord",
     "workflow.view_backfillrequest",
     "workflow.view_approvalrecord",
+    # Users are only viewed: change_user in the admin could grant superuser status.
     "accounts.view_user",
-    "accounts.view_organization",
-    "accounts.view_membership",
+    *(
+        f"accounts.{action}_{model}"
+        for model in ("organization", "membership")
+        for action in ("view", "add", "change")
+    ),
+    "accounts.delete_membership",
 )
