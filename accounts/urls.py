@@ -8,4 +8,9 @@ app_name = "accounts"
 
 urlpatterns = [
     path("registry/import/", views.registry_import, name="registry_import"),
+    path(
+        "registry/import/confirm/",
+        views.registry_import_confirm,
+        name="registry_import_confirm",
+    ),
 ]

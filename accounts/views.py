@@ -1,11 +1,155 @@
 from __future__ import annotations
 
+import logging
+import time
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import registry
+from accounts.forms import RegistryConfirmForm, RegistryUploadForm
+from accounts.models import User
+from accounts.registry import RegistryResult
+from accounts.selectors import organizations_for_user
+from bulu.exceptions import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+PREVIEW_ROWS = 50
+# A page of 20,000 rows times several errors would not load on a phone; the command lists them all.
+MAX_SHOWN_ERRORS = 1000
+SESSION_KEY = "registry_uploads"
+# Uploads nobody confirmed are removed after a day (they hold students' personal data).
+STALE_SECONDS = 24 * 3600
+
+
+def _require_registry_manager(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User) or not (
+        organizations_for_user(user=user, perm="accounts.manage_registry").exists()
+    ):
+        raise PermissionDenied
+    return user
+
+
+def _upload_dir() -> Path:
+    return Path(settings.MEDIA_ROOT) / "registry"
+
+
+def _upload_path(token: str) -> Path:
+    # `token` is always str(uuid.UUID(...)): no path can be smuggled in.
+    return _upload_dir() / f"{uuid.UUID(token)}.xlsx"
+
+
+def _store_upload(upload: UploadedFile) -> str:
+    directory = _upload_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - STALE_SECONDS
+    for old in directory.glob("*.xlsx"):
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    token = str(uuid.uuid4())
+    with _upload_path(token).open("wb") as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    return token
+
+
+def _discard(request: HttpRequest, token: str) -> None:
+    _upload_path(token).unlink(missing_ok=True)
+    tokens = [t for t in request.session.get(SESSION_KEY, []) if t != token]
+    request.session[SESSION_KEY] = tokens
+
+
+def _render_preview(
+    request: HttpRequest, result: RegistryResult, *, token: str | None, create_colleges: bool
+) -> HttpResponse:
+    changed = result.changed_rows
+    confirm = (
+        RegistryConfirmForm(initial={"token": token, "create_colleges": create_colleges})
+        if token
+        else None
+    )
+    return render(
+        request,
+        "accounts/registry_preview.html",
+        {
+            "result": result,
+            "errors": result.errors[:MAX_SHOWN_ERRORS],
+            "errors_truncated": len(result.errors) > MAX_SHOWN_ERRORS,
+            "changed_rows": changed[:PREVIEW_ROWS],
+            "changed_count": len(changed),
+            "preview_rows": PREVIEW_ROWS,
+            "confirm_form": confirm,
+        },
+    )
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def registry_import(request: HttpRequest) -> HttpResponse:
-    """Center staff: upload the student registry, preview, then commit (being built)."""
-    return render(request, "home.html")
+    """Center staff upload the student registry and see what an import would change."""
+    _require_registry_manager(request)
+    if request.method != "POST":
+        return render(request, "accounts/registry_import.html", {"form": RegistryUploadForm()})
+    form = RegistryUploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        create_colleges: bool = form.cleaned_data["create_colleges"]
+        token = _store_upload(form.cleaned_data["file"])
+        try:
+            with _upload_path(token).open("rb") as fileobj:
+                result = registry.registry_preview(fileobj=fileobj, create_colleges=create_colleges)
+        except ApplicationError as exc:
+            _discard(request, token)
+            form.add_error("file", exc.message)
+        else:
+            if result.ok and result.changed_rows:
+                request.session[SESSION_KEY] = [*request.session.get(SESSION_KEY, [])[-4:], token]
+            else:
+                _discard(request, token)
+                token = ""
+            return _render_preview(
+                request, result, token=token or None, create_colleges=create_colleges
+            )
+    return render(request, "accounts/registry_import.html", {"form": form})
+
+
+@login_required
+@require_POST
+def registry_import_confirm(request: HttpRequest) -> HttpResponse:
+    """Commit the previewed file; it is judged again, as the data may have changed meanwhile."""
+    user = _require_registry_manager(request)
+    form = RegistryConfirmForm(request.POST)
+    token = str(form.cleaned_data["token"]) if form.is_valid() else ""
+    if (
+        not token
+        or token not in request.session.get(SESSION_KEY, [])
+        or not _upload_path(token).is_file()
+    ):
+        messages.error(request, _("上传的名册已失效，请重新上传。"))
+        return redirect("accounts:registry_import")
+    create_colleges: bool = form.cleaned_data["create_colleges"]
+    try:
+        with _upload_path(token).open("rb") as fileobj:
+            result = registry.registry_import(fileobj=fileobj, create_colleges=create_colleges)
+    except ApplicationError as exc:
+        failed = exc.extra.get("result")
+        if isinstance(failed, RegistryResult):
+            # The preview page lists the errors found on this second look.
+            return _render_preview(request, failed, token=None, create_colleges=create_colleges)
+        messages.error(request, exc.message)
+        return redirect("accounts:registry_import")
+    finally:
+        _discard(request, token)
+    logger.info("registry import by %s: %s", user.username, result.summary())
+    messages.success(request, _("名册导入完成：%(summary)s") % {"summary": result.summary()})
+    return redirect("accounts:registry_import")
