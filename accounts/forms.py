@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from accounts.models import Organization
 
 
 class RegistryUploadForm(forms.Form):
@@ -40,3 +45,29 @@ class RegistryUploadForm(forms.Form):
 class RegistryConfirmForm(forms.Form):
     token = forms.UUIDField(widget=forms.HiddenInput)
     create_colleges = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class ClassChoiceField(forms.ModelChoiceField[Organization]):
+    def label_from_instance(self, obj: Organization) -> str:
+        return f"{obj.parent.name if obj.parent else ''} · {obj.name}"
+
+
+class InitialPasswordsForm(forms.Form):
+    klass = ClassChoiceField(
+        label=gettext_lazy("班级"),
+        queryset=Organization.objects.none(),
+        empty_label=gettext_lazy("请选择班级"),
+    )
+    reset = forms.BooleanField(
+        label=gettext_lazy("重置已有密码"),
+        required=False,
+        help_text=gettext_lazy(
+            "不勾选时只为还没有密码的学生生成；勾选后该班所有学生的密码都会被重置。"
+        ),
+    )
+
+    def __init__(self, *args: Any, classes: QuerySet[Organization], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["klass"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = classes

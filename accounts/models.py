@@ -33,6 +33,9 @@ class User(AbstractUser):
     )
     major = models.CharField(_("专业"), max_length=64, blank=True, default="")
     grade = models.CharField(_("年级"), max_length=16, blank=True, default="")
+    must_change_password = models.BooleanField(
+        _("须修改密码"), default=False, help_text=_("使用初始密码登录后须先修改密码。")
+    )
 
     REQUIRED_FIELDS = ["name"]
 

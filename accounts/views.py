@@ -7,7 +7,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, HttpResponse
@@ -16,10 +18,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import registry
-from accounts.forms import RegistryConfirmForm, RegistryUploadForm
-from accounts.models import User
+from accounts.forms import InitialPasswordsForm, RegistryConfirmForm, RegistryUploadForm
+from accounts.models import Membership, Organization, User
+from accounts.passwords import IssuedPassword, initial_passwords_issue
 from accounts.registry import RegistryResult
-from accounts.selectors import organizations_for_user
+from accounts.selectors import organizations_for_user, user_scope_classes
 from bulu.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -153,3 +156,72 @@ def registry_import_confirm(request: HttpRequest) -> HttpResponse:
     logger.info("registry import by %s: %s", user.username, result.summary())
     messages.success(request, _("名册导入完成：%(summary)s") % {"summary": result.summary()})
     return redirect("accounts:registry_import")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change, which also ends the 'must change the initial password' state."""
+
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
+        response = super().form_valid(form)
+        user = form.user
+        if getattr(user, "must_change_password", False):
+            User.objects.filter(pk=user.pk).update(must_change_password=False)
+        return response
+
+
+@login_required
+def initial_passwords(request: HttpRequest) -> HttpResponse:
+    """Counselors (own classes), secretaries (their college) and the center issue initial passwords.
+
+    The result is an xlsx sheet to print and hand out; the plain passwords are never stored.
+    """
+    user = request.user
+    assert isinstance(user, User)
+    classes = (
+        user_scope_classes(user=user).select_related("parent").order_by("parent__name", "name")
+    )
+    if not classes.exists():
+        raise PermissionDenied
+    form = InitialPasswordsForm(request.POST or None, classes=classes)
+    if request.method == "POST" and form.is_valid():
+        klass = form.cleaned_data["klass"]
+        students = User.objects.filter(
+            memberships__role=Membership.Role.STUDENT, memberships__organization=klass
+        )
+        issued = initial_passwords_issue(students=students, reset=form.cleaned_data["reset"])
+        logger.info(
+            "initial passwords issued by %s for class %s: %d", user.username, klass.pk, len(issued)
+        )
+        if not issued:
+            messages.info(request, _("该班级所有学生都已有密码；如需重置请勾选“重置已有密码”。"))
+            return redirect("accounts:initial_passwords")
+        return _initial_password_sheet(klass, issued)
+    return render(request, "accounts/initial_passwords.html", {"form": form})
+
+
+def _initial_password_sheet(klass: Organization, issued: list[IssuedPassword]) -> HttpResponse:
+    from io import BytesIO
+    from urllib.parse import quote
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "初始密码"
+    ws.append(["学号", "姓名", "学院", "班级", "初始密码"])
+    college = klass.parent.name if klass.parent else ""
+    for entry in issued:
+        ws.append([entry.user.username, entry.user.name, college, klass.name, entry.password])
+    for column, width in zip("ABCDE", (14, 10, 24, 16, 14), strict=True):
+        ws.column_dimensions[column].width = width
+    buf = BytesIO()
+    wb.save(buf)
+    filename = f"{klass.name}-初始密码.xlsx"
+    response = HttpResponse(
+        buf.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    response["Cache-Control"] = "no-store"
+    return response

@@ -53,7 +53,10 @@ def require_redis() -> None:
 @pytest.fixture(autouse=True)
 def _fast_and_eager(settings: object) -> object:
     # Hashing is deliberately slow in production; tests use a fast hasher.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+    settings.PASSWORD_HASHERS = [  # type: ignore[attr-defined]
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "accounts.passwords.InitialPasswordHasher",
+    ]
     settings.AXES_ENABLED = False  # type: ignore[attr-defined]
     # The suite runs with DEBUG off like production, but over plain HTTP.
     settings.SECURE_SSL_REDIRECT = False  # type: ignore[attr-defined]
