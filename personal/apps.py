@@ -19,10 +19,14 @@ class PersonalConfig(AppConfig):
         from accounts.demo import demo_step_register
         from bulu.workflow.models import Kind
         from bulu.workflow.registry import KindHooks, kind_register
-        from personal.services import personal_on_approved
+        from personal.services import personal_on_approved, personal_summary
 
         demo_step_register("个人积分补录示例", _demo_requests)
         kind_register(
             kind=Kind.PERSONAL,
-            hooks=KindHooks(on_approved=personal_on_approved, detail_url_name="personal:detail"),
+            hooks=KindHooks(
+                on_approved=personal_on_approved,
+                detail_url_name="personal:detail",
+                summary=personal_summary,
+            ),
         )

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from imports.models import (
@@ -31,13 +33,30 @@ class StandardItemSelect(forms.Select):
                     "data-credit-type": instance.credit_type_id,
                     "data-points": str(instance.points),
                     "data-award": instance.award,
+                    "data-name": instance.name,
                 }
             )
         return option
 
 
+class SubcategorySelect(forms.Select):
+    """Options carry their 一级分类, so the page can offer only the matching 二级分类."""
+
+    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(*args, **kwargs)
+        instance = getattr(option.get("value"), "instance", None)
+        if isinstance(instance, ActivitySubcategory):
+            option["attrs"]["data-category"] = instance.category_id
+        return option
+
+
 class RequestTitleForm(forms.Form):
-    title = forms.CharField(label=_("申请标题"), max_length=200)
+    title = forms.CharField(
+        label=_("申请标题"),
+        max_length=200,
+        help_text=_("写明主要内容，方便审核老师区分，例如：校园歌手大赛一等奖等 2 项"),
+        widget=forms.TextInput(attrs={"placeholder": _("例如：校园歌手大赛一等奖等 2 项")}),
+    )
 
 
 class PersonalItemForm(forms.ModelForm[PersonalItem]):
@@ -57,8 +76,9 @@ class PersonalItemForm(forms.ModelForm[PersonalItem]):
         ]
         widgets = {
             "standard_item": StandardItemSelect(attrs={"data-prefill": "1"}),
-            "start_date": forms.DateInput(attrs={"type": "date"}),
-            "end_date": forms.DateInput(attrs={"type": "date"}),
+            "start_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "end_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "subcategory": SubcategorySelect(),
             "claimed_value": forms.NumberInput(attrs={"step": "0.01", "min": "0"}),
         }
         help_texts = {
@@ -78,6 +98,9 @@ class PersonalItemForm(forms.ModelForm[PersonalItem]):
         ).select_related("category")
         fields["level"].queryset = ActivityLevel.objects.filter(is_active=True)  # type: ignore[attr-defined]
         fields["credit_type"].queryset = CreditType.objects.filter(is_active=True)  # type: ignore[attr-defined]
+        for name in ("standard_item", "category", "subcategory", "level", "credit_type"):
+            fields[name].empty_label = _("请选择")  # type: ignore[attr-defined]
+        fields["standard_item"].empty_label = _("不对应具体条目（手动填写）")  # type: ignore[attr-defined]
 
     def clean_awards(self) -> str:
         raw = self.cleaned_data.get("awards") or ""
@@ -96,5 +119,13 @@ class EvidenceForm(forms.Form):
 class OnlineAppliedForm(forms.Form):
     online_applied = forms.BooleanField(label=_("已在到梦空间线上提交"), required=False)
     online_applied_on = forms.DateField(
-        label=_("提交日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("提交日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
+
+    def clean_online_applied_on(self) -> date | None:
+        value = self.cleaned_data.get("online_applied_on")
+        if value and value > timezone.localdate():
+            raise forms.ValidationError(_("提交日期不能晚于今天。"))
+        return value

@@ -283,3 +283,10 @@ def personal_on_approved(request: BackfillRequest) -> None:
             )
         )
     CreditRecord.objects.bulk_create(records, ignore_conflicts=True)
+
+
+def personal_summary(request: BackfillRequest) -> str:
+    """E.g. "2 项：校园歌手大赛 2.00 文体活动学分；无偿献血 4.00 志愿者工时"."""
+    items = PersonalItem.objects.filter(request_id=request.pk).select_related("credit_type")
+    parts = [f"{i.content} {i.final_value} {i.credit_type.name}" for i in items]
+    return _("%(n)d 项：%(items)s") % {"n": len(parts), "items": "；".join(parts)}

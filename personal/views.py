@@ -9,11 +9,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from accounts.selectors import student_class
+from bulu.exceptions import ApplicationError
 from bulu.web import domain_errors
 from bulu.workflow.models import Decision, State, StepRole
 from bulu.workflow.selectors import request_log, request_may_act, windows_open
@@ -62,7 +64,7 @@ def request_create(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if student_class(user=user) is None:
         raise PermissionDenied
-    form = RequestTitleForm(request.POST or None, initial={"title": _("个人成长积分补录")})
+    form = RequestTitleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         obj = services.personal_request_create(student=user, title=form.cleaned_data["title"])
         messages.success(request, _("草稿已创建，请添加补录事项。"))
@@ -225,44 +227,63 @@ def item_online(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     item = personal_item_get(user=_user(request), request_pk=pk, item_pk=item_pk)
     form = OnlineAppliedForm(request.POST)
     if form.is_valid():
+        applied = form.cleaned_data["online_applied"]
         services.personal_item_mark_online(
             item=item,
             actor=_user(request),
-            applied=form.cleaned_data["online_applied"],
-            applied_on=form.cleaned_data["online_applied_on"],
+            applied=applied,
+            applied_on=form.cleaned_data["online_applied_on"] or timezone.localdate(),
         )
         messages.success(request, _("已记录到梦空间线上申请情况。"))
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, f"{item.content}：{error}")
     return redirect("personal:detail", pk)
 
 
-@login_required
-def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def _render_detail(
+    request: HttpRequest,
+    obj: PersonalRequest,
+    *,
+    items: list[PersonalItem] | None = None,
+    opinion: str = "",
+) -> HttpResponse:
     user = _user(request)
-    obj = personal_request_get(user=user, pk=pk)
     may_act = request_may_act(user=user, request=obj)
-    at_center = (
-        may_act and obj.current_step is not None and obj.current_step.role == StepRole.CENTER
+    step = obj.current_step
+    log = list(request_log(request=obj))
+    last_reason = next(
+        (r for r in reversed(log) if r.decision in (Decision.RETURN, Decision.REJECT)), None
     )
+    is_owner = obj.applicant_id == user.pk
     return render(
         request,
         "personal/detail.html",
         {
             "obj": obj,
-            "items": list(obj.items.all()),
-            "log": request_log(request=obj),
-            "is_owner": obj.applicant_id == user.pk,
+            "items": items if items is not None else list(obj.items.all()),
+            "log": log,
+            "last_reason": last_reason if obj.state in (State.RETURNED, State.REJECTED) else None,
+            "is_owner": is_owner,
             "may_act": may_act,
-            "at_center": at_center,
-            "editable": obj.state in services.EDITABLE_STATES and obj.applicant_id == user.pk,
-            "may_withdraw": obj.applicant_id == user.pk
+            "at_center": may_act and step is not None and step.role == StepRole.CENTER,
+            "editable": obj.state in services.EDITABLE_STATES and is_owner,
+            "may_withdraw": is_owner
             and (
-                obj.state in (State.DRAFT, State.RETURNED)
+                obj.state in services.EDITABLE_STATES
                 or (obj.state == State.PENDING and obj.step_index == 0)
             ),
             "deliveries": CreditRecord.Delivery.choices,
             "credits": obj.credit_records.all(),
+            "opinion": opinion,
         },
     )
+
+
+@login_required
+def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_detail(request, personal_request_get(user=_user(request), pk=pk))
 
 
 def _recognitions(request: HttpRequest, obj: PersonalRequest) -> dict[int, services.Recognition]:
@@ -273,8 +294,6 @@ def _recognitions(request: HttpRequest, obj: PersonalRequest) -> dict[int, servi
         try:
             value = Decimal(raw) if raw else None
         except InvalidOperation as exc:
-            from bulu.exceptions import ApplicationError
-
             raise ApplicationError(
                 _("事项“%(item)s”的认定学分值“%(raw)s”不是数字。")
                 % {"item": item.content, "raw": raw}
@@ -289,25 +308,42 @@ def _recognitions(request: HttpRequest, obj: PersonalRequest) -> dict[int, servi
 
 @login_required
 @require_POST
-@domain_errors
 def request_decide(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     obj = personal_request_get(user=user, pk=pk)
     decision = request.POST.get("decision", "")
-    recognitions = None
-    if (
-        decision == Decision.APPROVE
-        and obj.current_step is not None
-        and obj.current_step.role == StepRole.CENTER
-    ):
-        recognitions = _recognitions(request, obj)
-    services.personal_request_decide(
-        request=obj,
-        actor=user,
-        decision=decision,
-        opinion=request.POST.get("opinion", ""),
-        expected_version=_version(request),
-        recognitions=recognitions,
-    )
+    opinion = request.POST.get("opinion", "")
+    at_center = obj.current_step is not None and obj.current_step.role == StepRole.CENTER
+    try:
+        recognitions = _recognitions(request, obj) if at_center else None
+        services.personal_request_decide(
+            request=obj,
+            actor=user,
+            decision=decision,
+            opinion=opinion,
+            expected_version=_version(request),
+            recognitions=recognitions if decision == Decision.APPROVE else None,
+        )
+    except ApplicationError as exc:
+        # Show the page again with everything the approver typed, and the reason.
+        messages.error(request, exc.message)
+        obj = personal_request_get(user=user, pk=pk)
+        items = _items_with_posted_values(request, obj) if at_center else None
+        return _render_detail(request, obj, items=items, opinion=opinion)
+    except PermissionError as exc:
+        raise PermissionDenied(str(exc)) from exc
     messages.success(request, _("已处理：%(d)s") % {"d": Decision(decision).label})
     return redirect("workflow:todo")
+
+
+def _items_with_posted_values(request: HttpRequest, obj: PersonalRequest) -> list[PersonalItem]:
+    items = list(obj.items.all())
+    for item in items:
+        raw = request.POST.get(f"value-{item.pk}", "").strip()
+        try:
+            item.recognized_value = Decimal(raw) if raw else None
+        except InvalidOperation:
+            item.recognized_value = None
+        item.recognition_reason = request.POST.get(f"reason-{item.pk}", "")
+        item.delivery = request.POST.get(f"delivery-{item.pk}", item.delivery)
+    return items

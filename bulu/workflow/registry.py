@@ -16,6 +16,8 @@ from bulu.workflow.models import BackfillRequest
 class KindHooks:
     on_approved: Callable[[BackfillRequest], None]
     detail_url_name: str
+    # One line on what approving the request grants, shown before a bulk approval.
+    summary: Callable[[BackfillRequest], str] | None = None
 
 
 _HOOKS: dict[str, KindHooks] = {}
@@ -27,3 +29,8 @@ def kind_register(*, kind: str, hooks: KindHooks) -> None:
 
 def kind_hooks(kind: str) -> KindHooks | None:
     return _HOOKS.get(kind)
+
+
+def request_summary(request: BackfillRequest) -> str:
+    hooks = _HOOKS.get(request.kind)
+    return hooks.summary(request) if hooks and hooks.summary else ""

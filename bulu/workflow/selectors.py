@@ -37,7 +37,8 @@ def requests_visible_to(*, user: User) -> QuerySet[BackfillRequest]:
     """Own requests, those of units the user applies for, and those routed through the user."""
     qs = BackfillRequest.objects.all()
     if user_is_school_wide(user=user):
-        return qs
+        # A draft is the applicant's own until it is first submitted.
+        return qs.filter(Q(submitted_at__isnull=False) | Q(applicant=user))
     routed = RouteStep.objects.filter(_acting_steps(user)).values("request_id")
     return qs.filter(
         Q(applicant=user) | Q(applicant_org__in=_orgs(user, "submit_for_org")) | Q(pk__in=routed)

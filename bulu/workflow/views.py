@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -16,7 +17,8 @@ from accounts.selectors import user_is_school_wide, user_scope_classes, user_sco
 from bulu.web import domain_errors, paginate, query_without_page
 from bulu.workflow import selectors, services
 from bulu.workflow.forms import QueueFilterForm, WindowForm
-from bulu.workflow.models import BackfillRequest, Window
+from bulu.workflow.models import BackfillRequest, State, Window
+from bulu.workflow.registry import request_summary
 
 
 def _user(request: HttpRequest) -> User:
@@ -47,8 +49,11 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _filter_form(request: HttpRequest, user: User) -> QueueFilterForm:
+def _filter_form(request: HttpRequest, user: User, *, with_state: bool) -> QueueFilterForm:
     form = QueueFilterForm(request.GET or None)
+    if not with_state:
+        # Everything in a queue is waiting (pending): a state filter would only confuse.
+        del form.fields["state"]
     colleges = user_scope_colleges(user=user).order_by("name")
     form.fields["college"].choices = [("", _("全部学院")), *((c.pk, c.name) for c in colleges)]  # type: ignore[attr-defined]
     classes = user_scope_classes(user=user).order_by("name")[:500]
@@ -73,7 +78,7 @@ def _filters(form: QueueFilterForm) -> dict[str, object]:
 @login_required
 def todo(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    form = _filter_form(request, user)
+    form = _filter_form(request, user, with_state=False)
     qs = selectors.todo_filtered(user=user, **_filters(form))  # type: ignore[arg-type]
     return render(
         request,
@@ -103,7 +108,11 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "workflow/bulk_confirm.html",
-            {"chosen": chosen, "items": items, "opinion": request.POST.get("opinion", "")},
+            {
+                "chosen": [(r, request_summary(r)) for r in chosen],
+                "items": items,
+                "opinion": request.POST.get("opinion", ""),
+            },
         )
     done, failed = services.requests_decide_bulk(
         actor=user, items=items, opinion=request.POST.get("opinion", "")
@@ -123,7 +132,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if not user_is_school_wide(user=user):
         raise PermissionDenied
-    form = _filter_form(request, user)
+    form = _filter_form(request, user, with_state=True)
     f = _filters(form)
     state = form.cleaned_data.get("state", "") if form.is_bound and form.is_valid() else ""
     qs = selectors.requests_filter(
@@ -136,7 +145,8 @@ def overview(request: HttpRequest) -> HttpResponse:
         waiting_days=f["waiting_days"],  # type: ignore[arg-type]
         search=str(f["search"]),
     )
-    counts = dict(qs.order_by().values_list("state").annotate(n=Count("pk")))
+    by_state = dict(qs.order_by().values_list("state").annotate(n=Count("pk")))
+    counts = [(label, by_state[value]) for value, label in State.choices if value in by_state]
     return render(
         request,
         "workflow/overview.html",
@@ -169,7 +179,11 @@ def windows(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     is_center = user.has_perm("accounts.approve_as_center", _center()) if _center() else False
     qs = Window.objects.all() if is_center else Window.objects.filter(is_published=True)
-    return render(request, "workflow/windows.html", {"windows": qs, "is_center": is_center})
+    return render(
+        request,
+        "workflow/windows.html",
+        {"windows": qs, "is_center": is_center, "now": timezone.now()},
+    )
 
 
 def _center() -> Organization | None:

@@ -251,3 +251,63 @@ def test_it_hides_the_detail_from_people_off_the_route(
     for outsider in (school.oscar, school.olivia, school.frank, school.gina):
         response = as_user(client, outsider).get(reverse("personal:detail", args=[draft.pk]))
         assert response.status_code == 404
+
+
+def test_it_keeps_what_the_center_typed_when_a_decision_is_refused(
+    client: Client, school: School, draft: PersonalRequest
+) -> None:
+    services.personal_request_submit(request=draft, actor=school.alice)
+    request_decide(request=draft, actor=school.bob, decision=Decision.APPROVE)
+    request_decide(request=draft, actor=school.carol, decision=Decision.APPROVE)
+    item = first_item(draft)
+    response = as_user(client, school.dave).post(
+        reverse("personal:decide", args=[draft.pk]),
+        {
+            "decision": "approve",
+            "version": draft.version,
+            "opinion": "部分认定",
+            f"value-{item.pk}": "1.25",
+            f"reason-{item.pk}": "",
+            f"delivery-{item.pk}": "in_platform",
+        },
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "请填写认定说明" in body
+    assert 'value="1.25"' in body and "部分认定" in body
+    assert '<option value="in_platform" selected>' in body
+    draft.refresh_from_db()
+    assert draft.state == State.PENDING and first_item(draft).recognized_value is None
+
+
+def test_it_shows_stored_dates_in_the_edit_form(
+    client: Client, school: School, draft: PersonalRequest
+) -> None:
+    item = first_item(draft)
+    page = as_user(client, school.alice).get(
+        reverse("personal:item_edit", args=[draft.pk, item.pk])
+    )
+    assert 'value="2025-11-05"' in page.content.decode()
+
+
+def test_it_refuses_a_future_online_application_date(
+    client: Client, school: School, draft: PersonalRequest
+) -> None:
+    item = first_item(draft)
+    as_user(client, school.alice).post(
+        reverse("personal:item_online", args=[draft.pk, item.pk]),
+        {"online_applied": "on", "online_applied_on": "2099-01-01"},
+    )
+    item.refresh_from_db()
+    assert not item.online_applied
+
+
+def test_it_keeps_drafts_private_from_the_center(
+    client: Client, school: School, draft: PersonalRequest
+) -> None:
+    assert (
+        as_user(client, school.dave).get(reverse("personal:detail", args=[draft.pk])).status_code
+        == 404
+    )
+    services.personal_request_submit(request=draft, actor=school.alice)
+    assert client.get(reverse("personal:detail", args=[draft.pk])).status_code == 200

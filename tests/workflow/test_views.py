@@ -172,3 +172,14 @@ def test_it_lets_only_the_center_publish_notices(client: Client, school: School)
         "2026年学生干部积分补录"
         in as_user(client, school.alice).get(reverse("workflow:windows")).content.decode()
     )
+
+
+def test_it_summarizes_what_a_bulk_approval_grants(
+    client: Client, school: School, mirror: Mirror, personal_window: Window
+) -> None:
+    requests = submitted(school, mirror, 2)
+    response = as_user(client, school.bob).post(
+        reverse("workflow:bulk_approve"),
+        {"selected": [f"{r.pk}:{r.version}" for r in requests]},
+    )
+    assert response.content.decode().count("1 项：活动1 2.00 文体活动学分") == 2
