@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
+from django.test.utils import override_settings
+from pytest_django.live_server_helper import LiveServer
 
 from accounts.models import Membership, Organization, User
 from accounts.services import college_ensure, role_grant
@@ -149,3 +152,34 @@ def browser_type_launch_args() -> dict[str, object]:
             "--no-first-run",
         ],
     }
+
+
+# Read when the live server's middleware loads, so they must be set before it starts; the live
+# server speaks plain HTTP. Static files are served from the finders (no collectstatic needed).
+HTTP_LIVE_SERVER_SETTINGS = {
+    "SECURE_SSL_REDIRECT": False,
+    "SECURE_HSTS_SECONDS": 0,
+    "SESSION_COOKIE_SECURE": False,
+    "CSRF_COOKIE_SECURE": False,
+    "AXES_ENABLED": False,
+    "STORAGES": {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def live_server(django_db_setup: None) -> Iterator[LiveServer]:
+    """pytest-django's live server, started under HTTP-friendly settings.
+
+    pytest-django's own `live_server` is session-scoped and loads the middleware (and with it
+    SECURE_SSL_REDIRECT, on when DEBUG is off) before a test-level `settings` override could
+    apply, so every page would redirect to https.
+    """
+    with override_settings(**HTTP_LIVE_SERVER_SETTINGS):
+        server = LiveServer(os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost")
+        try:
+            yield server
+        finally:
+            server.stop()

@@ -5,14 +5,11 @@ Needs Debian's chromium (skipped without it, failed with REQUIRE_SERVICES=1); ne
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.test.utils import override_settings
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 from pytest_django.live_server_helper import LiveServer
 
@@ -27,36 +24,6 @@ pytestmark = [
 ]
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
-
-# Read when the live server's middleware loads, so they must be set before it starts; the live
-# server speaks plain HTTP. Static files are served from the finders (no collectstatic needed).
-HTTP_LIVE_SERVER_SETTINGS = {
-    "SECURE_SSL_REDIRECT": False,
-    "SECURE_HSTS_SECONDS": 0,
-    "SESSION_COOKIE_SECURE": False,
-    "CSRF_COOKIE_SECURE": False,
-    "STORAGES": {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    },
-}
-
-
-@pytest.fixture(scope="module")
-def live_server(django_db_setup: None) -> Iterator[LiveServer]:
-    """pytest-django's live server, started under HTTP-friendly settings.
-
-    pytest-django's own `live_server` is session-scoped and loads the middleware (and with it
-    SECURE_SSL_REDIRECT, on when DEBUG is off) before any test-level `settings` override could
-    apply, so every page would redirect to https. pytest-django's `_live_server_helper` still
-    gives the test `transactional_db`, as for its own fixture.
-    """
-    with override_settings(**HTTP_LIVE_SERVER_SETTINGS):
-        server = LiveServer(os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost")
-        try:
-            yield server
-        finally:
-            server.stop()
 
 
 def test_each_persona_logs_in_on_a_phone(

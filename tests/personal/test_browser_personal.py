@@ -1,0 +1,83 @@
+"""A student files a personal back-fill on a phone; the counselor approves it at a desk."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from pytest_django.live_server_helper import LiveServer
+
+from bulu.workflow.models import State, Window
+from personal.models import PersonalRequest
+from tests.conftest import School, need
+from tests.personal.conftest import PNG, Mirror
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def login(page: Page, base: str, username: str) -> None:
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "pass-1234")
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_contain_text("你好")
+
+
+def test_it_takes_a_request_from_phone_to_counselor(
+    request: pytest.FixtureRequest,
+    live_server: LiveServer,
+    school: School,
+    mirror: Mirror,
+    personal_window: Window,
+    tmp_path: Path,
+) -> None:
+    need(shutil.which("chromium") is not None, "chromium")
+    browser: Browser = request.getfixturevalue("browser")
+    base = live_server.url
+    certificate = tmp_path / "证书.png"
+    certificate.write_bytes(PNG)
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = phone.new_page()
+    login(page, base, school.alice.username)
+    page.click("a:has-text('新建个人积分补录')")
+    page.fill("#id_title", "校园歌手大赛一等奖")
+    page.click("text=创建草稿")
+    expect(page.locator(".msg-success")).to_contain_text("草稿已创建")
+    page.click("a:has-text('添加补录事项')")
+    page.fill("#id_content", "校园歌手大赛")
+    page.fill("#id_start_date", "2025-11-05")
+    page.select_option("#id_category", str(mirror.category.pk))
+    page.select_option("#id_subcategory", str(mirror.subcategory.pk))
+    page.select_option("#id_level", str(mirror.level.pk))
+    page.fill("#id_awards", "一等奖")
+    page.select_option("#id_credit_type", str(mirror.credit_type.pk))
+    page.fill("#id_claimed_value", "2")
+    page.click("text=保存事项")
+    expect(page.locator("#items")).to_contain_text("校园歌手大赛")
+    page.set_input_files("input[type=file]", str(certificate))
+    page.click("#items button:has-text('上传')")
+    expect(page.locator(".msg-success")).to_contain_text("证明材料已上传")
+    page.screenshot(path=str(tmp_path / "student-edit.png"), full_page=True)
+    page.click("text=提交申请")
+    expect(page.locator("h1 .badge")).to_have_text("审核中")
+    phone.close()
+
+    obj = PersonalRequest.objects.get(applicant=school.alice)
+    assert obj.state == State.PENDING and obj.items.get().evidence.count() == 1
+
+    desk = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = desk.new_page()
+    login(page, base, school.bob.username)
+    expect(page.locator("#todo")).to_contain_text("校园歌手大赛一等奖")
+    page.click("#todo >> text=校园歌手大赛一等奖")
+    expect(page.locator(".evidence-thumb")).to_be_visible()
+    page.fill("#opinion", "情况属实")
+    page.click("button[value=approve]")
+    expect(page.locator(".msg-success")).to_contain_text("审核通过")
+    desk.close()
+
+    obj.refresh_from_db()
+    assert obj.step_index == 1 and obj.log.last().opinion == "情况属实"  # type: ignore[union-attr]
