@@ -80,4 +80,4 @@ def test_it_takes_a_request_from_phone_to_counselor(
     desk.close()
 
     obj.refresh_from_db()
-    assert obj.step_index == 1 and obj.log.last().opinion == "情况属实"  # type: ignore[union-attr]
+    assert obj.step_index == 1 and obj.log.last().opinion == "情况属实"
