@@ -45,6 +45,7 @@ test: lint typecheck pytest
 bench: $(STAMP) sysdeps
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	$(PY) bench/run.py
+	$(PY) bench/approval_queues.py
 
 worker: $(STAMP)
 	$(VENV)/bin/celery -A bulu worker -B --loglevel=info

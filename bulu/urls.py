@@ -29,5 +29,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("flow/", include("bulu.workflow.urls")),
     path("personal/", include("personal.urls")),
+    path("imports/", include("imports.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bulu.workflow.models import BackfillRequest
@@ -176,3 +179,78 @@ class CreditRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.student_no} {self.student_name} · {self.content}"
+
+
+def _roster_upload_to(instance: RosterUpload, filename: str) -> str:
+    # Stored under a random name: the user's file name is kept in `original_name` only.
+    return f"rosters/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.xlsx"
+
+
+def _roster_annotated_to(instance: RosterUpload, filename: str) -> str:
+    return f"rosters/annotated/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.xlsx"
+
+
+class RosterUpload(models.Model):
+    """One uploaded 附件4 roster and the stored result of validating it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("校验中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("校验失败")
+        UNREADABLE = "unreadable", _("无法读取")
+
+    FINISHED = (Status.DONE, Status.UNREADABLE)
+
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("上传人"),
+        on_delete=models.PROTECT,
+        related_name="roster_uploads",
+    )
+    file = models.FileField(_("文件"), upload_to=_roster_upload_to, max_length=255)
+    original_name = models.CharField(_("原文件名"), max_length=255)
+    size = models.PositiveIntegerField(_("大小（字节）"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    # Which registry/settings state the stored result was judged against (see services).
+    fingerprint = models.CharField(_("名册与设置版本"), max_length=64, blank=True)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    progress = models.PositiveSmallIntegerField(_("进度"), default=0)
+    data_rows = models.PositiveIntegerField(_("数据行数"), default=0)
+    error_count = models.PositiveIntegerField(_("错误数"), default=0)
+    warning_count = models.PositiveIntegerField(_("提醒数"), default=0)
+    result = models.JSONField(_("校验结果"), null=True, blank=True)
+    annotated = models.FileField(
+        _("标注文件"), upload_to=_roster_annotated_to, max_length=255, null=True, blank=True
+    )
+    attempts = models.PositiveSmallIntegerField(_("执行次数"), default=0)
+    reused_from = models.ForeignKey(
+        "self",
+        verbose_name=_("复用结果自"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    started_at = models.DateTimeField(_("开始校验时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("人员名单上传")
+        verbose_name_plural = _("人员名单上传")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["sha256", "fingerprint", "status"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.original_name}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def ok(self) -> bool:
+        return self.status == self.Status.DONE and self.error_count == 0

@@ -1,0 +1,218 @@
+"""Writes for imports: storing a roster upload and validating it (in a Celery task).
+
+Order as everywhere: guard -> atomic write -> on-commit task. Validation records its result in
+one transaction at the end; only the progress figure is written before that (small UPDATEs), so a
+worker that dies mid-task leaves a re-runnable upload, never a half-recorded one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from datetime import timedelta
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from bulu.exceptions import ApplicationError
+from imports.annotate import roster_annotate
+from imports.models import RosterUpload
+from imports.roster import RosterReport, check_upload_size, roster_check
+from imports.selectors import roster_lookups_fingerprint, roster_lookups_load
+
+logger = logging.getLogger(__name__)
+
+Status = RosterUpload.Status
+# A stored result is reused for the same bytes and the same lookups fingerprint, and only while
+# it is this young: the fingerprint cannot see a student renamed in place.
+REUSE_MAX_AGE = timedelta(hours=24)
+# A queued or running upload untouched for this long is taken for lost (its worker died).
+STALE_AFTER = timedelta(minutes=10)
+# Progress is written at most every this many percentage points.
+PROGRESS_STEP = 5
+
+
+def _read_capped(fileobj: IO[bytes], max_bytes: int) -> bytes:
+    data = fileobj.read(max_bytes + 1)
+    check_upload_size(len(data), max_bytes=max_bytes)
+    return data
+
+
+def _enqueue(upload: RosterUpload) -> None:
+    from imports.tasks import roster_validate_task
+
+    pk, sha = upload.pk, upload.sha256
+    transaction.on_commit(lambda: roster_validate_task.delay(pk, sha))
+
+
+def roster_upload_create(*, user: User, fileobj: IO[bytes], filename: str) -> RosterUpload:
+    """Store the bytes and queue validation, or reuse the stored result for identical bytes."""
+    data = _read_capped(fileobj, settings.BULU_UPLOAD_MAX_BYTES)
+    sha256 = hashlib.sha256(data).hexdigest()
+    fingerprint = roster_lookups_fingerprint()
+    now = timezone.now()
+    previous = (
+        RosterUpload.objects.filter(
+            sha256=sha256,
+            fingerprint=fingerprint,
+            status__in=RosterUpload.FINISHED,
+            finished_at__gte=now - REUSE_MAX_AGE,
+            # Only results judged for real: reusing a reuse would stretch the age limit.
+            reused_from__isnull=True,
+        )
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+    upload = RosterUpload(
+        uploaded_by=user,
+        original_name=(filename or "roster.xlsx")[-255:],
+        size=len(data),
+        sha256=sha256,
+    )
+    with transaction.atomic():
+        upload.file.save("roster.xlsx", ContentFile(data), save=False)
+        if previous is not None:
+            upload.status = previous.status
+            upload.progress = 100
+            upload.fingerprint = previous.fingerprint
+            upload.data_rows = previous.data_rows
+            upload.error_count = previous.error_count
+            upload.warning_count = previous.warning_count
+            upload.result = previous.result
+            # Same bytes, same lookups: the same annotated file (read-only, so it is shared).
+            upload.annotated.name = previous.annotated.name or None
+            upload.reused_from = previous
+            upload.started_at = upload.finished_at = now
+        upload.save()
+        if previous is None:
+            _enqueue(upload)
+    return upload
+
+
+def roster_upload_retry(*, upload: RosterUpload) -> RosterUpload:
+    """Queue a failed or stalled validation again."""
+    stalled = upload.status in (Status.QUEUED, Status.RUNNING) and (
+        (upload.started_at or upload.created_at) < timezone.now() - STALE_AFTER
+    )
+    if upload.status != Status.FAILED and not stalled:
+        raise ApplicationError(_("该名单正在校验或已完成，无需重新校验。"))
+    with transaction.atomic():
+        RosterUpload.objects.filter(pk=upload.pk).update(
+            status=Status.QUEUED, progress=0, started_at=None, finished_at=None
+        )
+        _enqueue(upload)
+    upload.refresh_from_db()
+    return upload
+
+
+# Progress: judging takes 5..60 %, the annotated workbook 60..99 % (it is the slower part).
+JUDGED_AT = 60
+
+
+class _ProgressWriter:
+    """Maps judging's 0..0.9 onto 5..60 % and writes it in its own small UPDATE."""
+
+    def __init__(self, pk: int) -> None:
+        self.pk = pk
+        self.last = 0
+
+    def set(self, percent: int) -> None:
+        if percent >= self.last + PROGRESS_STEP or percent in (99, 100):
+            RosterUpload.objects.filter(pk=self.pk, status=Status.RUNNING).update(progress=percent)
+            self.last = percent
+
+    def __call__(self, fraction: float) -> None:
+        self.set(5 + int(fraction / 0.9 * (JUDGED_AT - 5)))
+
+    def annotating(self, fraction: float) -> None:
+        self.set(JUDGED_AT + int(fraction * (99 - JUDGED_AT)))
+
+
+def roster_result(report: RosterReport, *, fingerprint: str = "") -> dict[str, Any]:
+    return {
+        **report.as_json(),
+        "summary": report.summary(),
+        "header_row": report.header_row,
+        "columns": report.columns,
+        "fingerprint": fingerprint,
+    }
+
+
+def roster_validate(*, upload_id: int, sha256: str | None = None) -> RosterUpload | None:
+    """Judge the stored file and record the result once. Safe to run twice, or concurrently."""
+    upload = RosterUpload.objects.filter(pk=upload_id).first()
+    if upload is None or upload.is_finished:
+        return upload
+    if sha256 is not None and sha256 != upload.sha256:
+        logger.warning("roster %s: task for other content (%s), ignored", upload_id, sha256)
+        return upload
+    claimed = (
+        RosterUpload.objects.filter(pk=upload_id)
+        .exclude(status__in=RosterUpload.FINISHED)
+        .update(
+            status=Status.RUNNING,
+            started_at=timezone.now(),
+            progress=1,
+            attempts=F("attempts") + 1,
+        )
+    )
+    if not claimed:
+        upload.refresh_from_db()
+        return upload
+    try:
+        return _validate(upload)
+    except Exception:
+        logger.exception("roster %s: validation failed", upload_id)
+        RosterUpload.objects.filter(pk=upload_id).exclude(status__in=RosterUpload.FINISHED).update(
+            status=Status.FAILED, finished_at=timezone.now()
+        )
+        raise
+
+
+def _validate(upload: RosterUpload) -> RosterUpload:
+    with upload.file.open("rb") as stored:
+        data = stored.read()
+    if hashlib.sha256(data).hexdigest() != upload.sha256:
+        raise RuntimeError(f"roster {upload.pk}: stored file does not match its sha256")
+    progress = _ProgressWriter(upload.pk)
+    fingerprint = roster_lookups_fingerprint()
+    report = roster_check(io.BytesIO(data), lookups=roster_lookups_load(), progress=progress)
+    result = roster_result(report, fingerprint=fingerprint)
+    annotated: bytes | None = None
+    if report.readable and report.header_row is not None and (report.errors or report.warnings):
+        progress.set(JUDGED_AT)
+        try:
+            annotated = roster_annotate(
+                data,
+                errors=report.errors,
+                warnings=report.warnings,
+                columns=report.columns,
+                progress=progress.annotating,
+            )
+        except ApplicationError as exc:
+            # The problems are still listed on the page; only the marked copy is missing.
+            result["annotated_error"] = exc.message
+    progress.set(99)
+    with transaction.atomic():
+        locked = RosterUpload.objects.select_for_update().get(pk=upload.pk)
+        if locked.is_finished:  # a twin run got there first
+            return locked
+        if annotated is not None:
+            locked.annotated.save("annotated.xlsx", ContentFile(annotated), save=False)
+        locked.status = Status.DONE if report.readable else Status.UNREADABLE
+        locked.progress = 100
+        locked.fingerprint = fingerprint
+        locked.data_rows = report.data_rows
+        locked.error_count = len(report.errors)
+        locked.warning_count = len(report.warnings)
+        locked.result = result
+        locked.finished_at = timezone.now()
+        locked.save()
+    return locked
