@@ -53,9 +53,15 @@ def request_get_for_user(*, user: User, pk: int) -> BackfillRequest:
 
 
 def todo_for_user(*, user: User) -> QuerySet[BackfillRequest]:
-    """我的待办: pending requests whose current step the user may act on."""
-    steps = RouteStep.objects.filter(_acting_steps(user)).values("pk")
-    return BackfillRequest.objects.filter(state=State.PENDING, current_step__in=steps)
+    """我的待办: pending requests whose current step the user may act on.
+
+    Joined through `current_step` (pending requests are few) rather than testing membership in
+    the set of all route steps the user could act on (three per request, 300k at 100k requests).
+    """
+    q = Q(pk__in=[])
+    for role, codename in STEP_PERMISSION.items():
+        q |= Q(current_step__role=role, current_step__organization__in=_orgs(user, codename))
+    return BackfillRequest.objects.filter(q, state=State.PENDING)
 
 
 def request_list_for_display(qs: QuerySet[BackfillRequest]) -> QuerySet[BackfillRequest]:
