@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import platform
 import random
-import re
 import statistics
 import sys
 import tempfile
@@ -174,18 +173,9 @@ def measure() -> list[tuple[str, float, float, int, int]]:
     return results
 
 
-def write_section(path: Path, section: str) -> None:
-    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = (
-        pattern.sub(lambda _m: section + "\n", text)
-        if pattern.search(text)
-        else (text.rstrip("\n") + "\n\n" + section + "\n")
-    )
-    path.write_text(text)
-
-
 def main() -> None:
+    from bench.run import write_section
+
     vendor = setup_django()
     started = time.perf_counter()
     populate()

@@ -403,8 +403,10 @@ def check_targets(results: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def write_section(path: Path, section: str) -> None:
+    """Replace (or append) the section whose heading is `section`'s first line."""
+    heading = section.split("\n", 1)[0]
     text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = (
         pattern.sub(lambda _m: section + "\n", text)
         if pattern.search(text)

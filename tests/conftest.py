@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -26,6 +30,7 @@ from tests.factories import UserFactory
 
 Role = Membership.Role
 Kind = Organization.Kind
+ROOT = Path(__file__).resolve().parent.parent
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -183,3 +188,46 @@ def live_server(django_db_setup: None) -> Iterator[LiveServer]:
             yield server
         finally:
             server.stop()
+
+
+@contextmanager
+def celery_worker_process(queue: str, **env: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `celery worker` in a subprocess, consuming `queue` only; the tests route to it.
+
+    Yields the process; on exit it is terminated and its output is attached to it as `.log`.
+    """
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "bulu",
+            "worker",
+            "--pool=solo",
+            "-Q",
+            queue,
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel=WARNING",
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "REDIS_URL": django_settings.REDIS_URL,
+            "DJANGO_SETTINGS_MODULE": "bulu.settings",
+            **env,
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    try:
+        yield worker
+    finally:
+        celery_app.conf.task_always_eager = eager
+        worker.terminate()
+        out, _unused = worker.communicate(timeout=30)
+        worker.log = out.decode(errors="replace")  # type: ignore[attr-defined]

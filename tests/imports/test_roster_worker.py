@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ from django.db import connection
 
 from bulu.celery import app as celery_app
 from imports.services import roster_upload_create
-from tests.conftest import School
+from tests.conftest import School, celery_worker_process
 from tests.imports.conftest import roster_xlsx, row
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,56 +40,30 @@ def test_a_real_worker_validates_an_upload(
     registry: dict[str, str],
 ) -> None:
     queue = f"roster-{os.getpid()}-{time.monotonic_ns()}"
-    env = {
-        **os.environ,
+    routes: Any = celery_app.conf.task_routes
+    celery_app.conf.task_routes = {"imports.roster_validate": {"queue": queue}}
+    worker_env = {
         "DATABASE_URL": _test_database_url(),
-        "REDIS_URL": settings.REDIS_URL,
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "DJANGO_SETTINGS_MODULE": "bulu.settings",
         "CONN_MAX_AGE": "0",
     }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "bulu",
-            "worker",
-            "--pool=solo",
-            "-Q",
-            queue,
-            "--without-heartbeat",
-            "--without-mingle",
-            "--without-gossip",
-            "--loglevel=WARNING",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    routes: Any = celery_app.conf.task_routes
-    celery_app.conf.task_always_eager = False
-    celery_app.conf.task_routes = {"imports.roster_validate": {"queue": queue}}
     try:
-        # The real path: the upload commits, and its on-commit hook enqueues the task.
-        upload = roster_upload_create(
-            user=school.bob,
-            fileobj=io.BytesIO(roster_xlsx([row(), row(活动等级="乡级", 内容="另一项")])),
-            filename="名单.xlsx",
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            upload.refresh_from_db()
-            if upload.is_finished or upload.status == "failed" or worker.poll() is not None:
-                break
-            time.sleep(0.2)
+        with celery_worker_process(queue, **worker_env) as worker:
+            # The real path: the upload commits, and its on-commit hook enqueues the task.
+            upload = roster_upload_create(
+                user=school.bob,
+                fileobj=io.BytesIO(roster_xlsx([row(), row(活动等级="乡级", 内容="另一项")])),
+                filename="名单.xlsx",
+            )
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                upload.refresh_from_db()
+                if upload.is_finished or upload.status == "failed" or worker.poll() is not None:
+                    break
+                time.sleep(0.2)
     finally:
         celery_app.conf.task_routes = routes
-        worker.terminate()
-        out, _unused = worker.communicate(timeout=30)
-    log = out.decode(errors="replace")
+    log = worker.log  # type: ignore[attr-defined]
     assert upload.status == "done", log
     assert (upload.data_rows, upload.error_count, upload.attempts) == (2, 1, 1)
     assert upload.result is not None
