@@ -207,5 +207,7 @@ LOGGING = {
 # Domain limits, configurable per deployment.
 BULU_ROSTER_MAX_ROWS = env.int("BULU_ROSTER_MAX_ROWS", default=20_000)
 BULU_UPLOAD_MAX_BYTES = env.int("BULU_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+# Uploaded rosters hold personal data: they (and their results) are deleted after this many days.
+BULU_ROSTER_RETENTION_DAYS = env.int("BULU_ROSTER_RETENTION_DAYS", default=30)
 BULU_REMINDER_WAITING_DAYS = env.int("BULU_REMINDER_WAITING_DAYS", default=3)
 BULU_RESUBMIT_GRACE_DAYS = env.int("BULU_RESUBMIT_GRACE_DAYS", default=0)

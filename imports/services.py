@@ -16,7 +16,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -216,3 +216,21 @@ def _validate(upload: RosterUpload) -> RosterUpload:
         locked.finished_at = timezone.now()
         locked.save()
     return locked
+
+
+def roster_uploads_purge(*, older_than_days: int) -> int:
+    """Delete roster uploads (rows and stored files) older than the retention period.
+
+    Rosters and their results hold students' names and 学号; nobody needs them once a fixed
+    file was uploaded again. Returns how many uploads were deleted.
+    """
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    stale = list(RosterUpload.objects.filter(created_at__lt=cutoff))
+    kept = RosterUpload.objects.filter(created_at__gte=cutoff)
+    for upload in stale:
+        for field in (upload.file, upload.annotated):
+            # A reused result shares its annotated copy: keep a file a newer upload still uses.
+            if field and not kept.filter(Q(file=field.name) | Q(annotated=field.name)).exists():
+                field.delete(save=False)
+    RosterUpload.objects.filter(pk__in=[u.pk for u in stale]).delete()
+    return len(stale)

@@ -59,13 +59,15 @@ def require_redis() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_eager(settings: object) -> object:
+def _fast_and_eager(settings: object, tmp_path_factory: pytest.TempPathFactory) -> object:
     # Hashing is deliberately slow in production; tests use a fast hasher.
     settings.PASSWORD_HASHERS = [  # type: ignore[attr-defined]
         "django.contrib.auth.hashers.MD5PasswordHasher",
         "accounts.passwords.InitialPasswordHasher",
     ]
     settings.AXES_ENABLED = False  # type: ignore[attr-defined]
+    # Uploads (evidence, rosters) go to a throwaway folder, never the developer's var/media.
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))  # type: ignore[attr-defined]
     # The suite runs with DEBUG off like production, but over plain HTTP.
     settings.SECURE_SSL_REDIRECT = False  # type: ignore[attr-defined]
     # No collectstatic before tests: serve assets without the hashed manifest.

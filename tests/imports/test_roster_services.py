@@ -148,3 +148,26 @@ def test_a_stalled_upload_may_be_queued_again_but_a_fresh_one_may_not(
         roster_upload_retry(upload=upload)
     upload.refresh_from_db()
     assert upload.status == "done" and upload.error_count == 1
+
+
+def test_old_uploads_and_their_files_are_purged(
+    upload: RosterUpload, school: School, settings: Any
+) -> None:
+    from pathlib import Path
+
+    from imports.tasks import roster_uploads_purge_task
+
+    roster_validate(upload_id=upload.pk)
+    upload.refresh_from_db()
+    stored = [Path(upload.file.path), Path(upload.annotated.path)]
+    assert all(p.is_file() for p in stored)
+    fresh = roster_upload_create(
+        user=school.bob, fileobj=io.BytesIO(roster_xlsx([row()])), filename="新名单.xlsx"
+    )
+    RosterUpload.objects.filter(pk=upload.pk).update(created_at=timezone.now() - timedelta(days=31))
+    settings.BULU_ROSTER_RETENTION_DAYS = 30
+    assert roster_uploads_purge_task() == 1
+    assert not RosterUpload.objects.filter(pk=upload.pk).exists()
+    assert not any(p.exists() for p in stored)
+    assert RosterUpload.objects.filter(pk=fresh.pk).exists()
+    assert Path(fresh.file.path).is_file()
