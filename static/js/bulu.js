@@ -38,3 +38,50 @@ document.addEventListener("change", function (event) {
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("form").forEach(filterSubcategories);
 });
+
+// Forms marked data-autosave keep what was typed in this browser until they are submitted, so a
+// dropped connection or a closed tab on a phone loses nothing. Files are never kept.
+(function () {
+  var PREFIX = "bulu-autosave:";
+  function key(form) { return PREFIX + location.pathname + "#" + (form.id || ""); }
+  function fields(form) {
+    return Array.prototype.filter.call(form.elements, function (el) {
+      return el.name && el.type !== "file" && el.type !== "hidden" && el.type !== "submit";
+    });
+  }
+  function save(form) {
+    var data = {};
+    fields(form).forEach(function (el) {
+      data[el.name] = el.type === "checkbox" ? el.checked : el.value;
+    });
+    try { localStorage.setItem(key(form), JSON.stringify(data)); } catch (e) { /* full or off */ }
+  }
+  function restore(form) {
+    var raw;
+    try { raw = localStorage.getItem(key(form)); } catch (e) { return; }
+    if (!raw) return;
+    var data = JSON.parse(raw), restored = false;
+    fields(form).forEach(function (el) {
+      if (!(el.name in data)) return;
+      if (el.type === "checkbox") return;
+      if (el.value === "" && data[el.name] !== "") { el.value = data[el.name]; restored = true; }
+    });
+    if (restored) {
+      var note = document.createElement("p");
+      note.className = "msg msg-warning";
+      note.textContent = form.dataset.autosaveNote || "已恢复你上次未保存的内容。";
+      form.insertBefore(note, form.firstChild);
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-autosave]").forEach(function (form) {
+      restore(form);
+      if (typeof filterSubcategories === "function") filterSubcategories(form);
+      form.addEventListener("input", function () { save(form); });
+      form.addEventListener("change", function () { save(form); });
+      form.addEventListener("submit", function () {
+        try { localStorage.removeItem(key(form)); } catch (e) { /* ignore */ }
+      });
+    });
+  });
+})();

@@ -49,6 +49,10 @@ def test_it_takes_a_request_from_phone_to_counselor(
     page.click("a:has-text('添加补录事项')")
     page.fill("#id_content", "校园歌手大赛")
     page.fill("#id_start_date", "2025-11-05")
+    # The phone loses the page before saving: what was typed comes back.
+    page.reload()
+    expect(page.locator("#id_content")).to_have_value("校园歌手大赛")
+    expect(page.locator("#item-form")).to_contain_text("已恢复你上次在本机未保存的内容")
     page.select_option("#id_category", str(mirror.category.pk))
     page.select_option("#id_subcategory", str(mirror.subcategory.pk))
     page.select_option("#id_level", str(mirror.level.pk))
