@@ -50,6 +50,8 @@ def setup_django() -> str:
     }
 
     call_command("migrate", verbosity=0)
+    # BENCH_DATABASE_URL names a scratch database: start every run from an empty one.
+    call_command("flush", interactive=False, verbosity=0)
     return url.split(":", 1)[0]
 
 
@@ -186,7 +188,7 @@ def main() -> None:
     rows = measure()
     cpu = platform.processor() or platform.machine()
     lines = [
-        SECTION,
+        f"{SECTION} ({vendor})",
         "",
         f"Measured {time.strftime('%Y-%m-%d')} by `make bench` (bench/approval_queues.py) "
         f"on {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
