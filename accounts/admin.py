@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from guardian.admin import GuardedModelAdmin
 
 from accounts.models import Membership, Organization, User
+from accounts.roles import ROLE_ORG_KINDS
 from accounts.services import role_grant, role_revoke
 
 
@@ -44,15 +47,38 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(GuardedModelAdmin):
+class OrganizationAdmin(admin.ModelAdmin[Organization]):
+    """No guardian permission editor here: object permissions change only with roles."""
+
     list_display = ["name", "kind", "parent", "is_active"]
     list_filter = ["kind", "is_active"]
     search_fields = ["name"]
     autocomplete_fields = ["parent"]
 
 
+class MembershipForm(forms.ModelForm[Membership]):
+    class Meta:
+        model = Membership
+        fields = ["user", "organization", "role"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        org, role = data.get("organization"), data.get("role")
+        if org is not None and role and org.kind not in ROLE_ORG_KINDS.get(role, ()):
+            raise forms.ValidationError(
+                _("角色“%(role)s”不能设在“%(org)s”（%(kind)s）上。")
+                % {
+                    "role": Membership.Role(role).label,
+                    "org": org.name,
+                    "kind": org.get_kind_display(),
+                }
+            )
+        return data
+
+
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin[Membership]):
+    form = MembershipForm
     list_display = ["user", "role", "organization", "created_at"]
     list_filter = ["role", "organization__kind"]
     search_fields = ["user__username", "user__name", "organization__name"]

@@ -15,7 +15,7 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher, make_password
 from django.db import transaction
 from django.db.models import QuerySet
 
-from accounts.models import User
+from accounts.models import Membership, User
 
 # No 0/O, 1/l/I: the code is read off paper and typed on a phone.
 ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
@@ -42,7 +42,14 @@ def initial_passwords_issue(*, students: QuerySet[User], reset: bool) -> list[Is
 
     The plain passwords are returned once (for the sheet the counselor hands out) and never stored.
     """
-    targets = list(students.order_by("username"))
+    # Only plain students: an account that also holds a staff role (or admin rights) is never
+    # reset from a class list, or a counselor could take it over.
+    staff_roles = Membership.objects.exclude(role=Membership.Role.STUDENT).values("user_id")
+    targets = list(
+        students.filter(is_staff=False, is_superuser=False)
+        .exclude(pk__in=staff_roles)
+        .order_by("username")
+    )
     if not reset:
         targets = [u for u in targets if not u.has_usable_password()]
     issued = []

@@ -43,6 +43,19 @@ def user_scope_classes(*, user: User) -> QuerySet[Organization]:
     return classes.filter(Q(pk__in=counselor) | Q(parent__in=branches.values("parent_id")))
 
 
+def classes_for_password_issue(*, user: User) -> QuerySet[Organization]:
+    """Classes whose students' initial passwords the user may issue.
+
+    The class's counselor, the college's branch secretary, and registry managers (the center).
+    """
+    classes = Organization.objects.filter(kind=Organization.Kind.CLASS)
+    if organizations_for_user(user=user, perm="accounts.manage_registry").exists():
+        return classes
+    counselor = organizations_for_user(user=user, perm="accounts.approve_as_counselor")
+    branches = organizations_for_user(user=user, perm="accounts.approve_as_secretary")
+    return classes.filter(Q(pk__in=counselor) | Q(parent__in=branches.values("parent_id")))
+
+
 def students_visible_to(*, user: User) -> QuerySet[User]:
     """Students the user may see; a student sees only themself."""
     memberships = Membership.objects.filter(

@@ -22,7 +22,8 @@ from accounts.forms import InitialPasswordsForm, RegistryConfirmForm, RegistryUp
 from accounts.models import Membership, Organization, User
 from accounts.passwords import IssuedPassword, initial_passwords_issue
 from accounts.registry import RegistryResult
-from accounts.selectors import organizations_for_user, user_scope_classes
+from accounts.selectors import classes_for_password_issue, organizations_for_user
+from accounts.xlsx import xlsx_write_text
 from bulu.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -178,7 +179,9 @@ def initial_passwords(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
     classes = (
-        user_scope_classes(user=user).select_related("parent").order_by("parent__name", "name")
+        classes_for_password_issue(user=user)
+        .select_related("parent")
+        .order_by("parent__name", "name")
     )
     if not classes.exists():
         raise PermissionDenied
@@ -209,10 +212,15 @@ def _initial_password_sheet(klass: Organization, issued: list[IssuedPassword]) -
     ws = wb.active
     assert ws is not None
     ws.title = "初始密码"
-    ws.append(["学号", "姓名", "学院", "班级", "初始密码"])
     college = klass.parent.name if klass.parent else ""
-    for entry in issued:
-        ws.append([entry.user.username, entry.user.name, college, klass.name, entry.password])
+    rows = [["学号", "姓名", "学院", "班级", "初始密码"]] + [
+        [entry.user.username, entry.user.name, college, klass.name, entry.password]
+        for entry in issued
+    ]
+    for r, values in enumerate(rows, start=1):
+        for c, value in enumerate(values, start=1):
+            # Names come from an uploaded registry: never let a cell become a formula.
+            xlsx_write_text(ws.cell(row=r, column=c), value)
     for column, width in zip("ABCDE", (14, 10, 24, 16, 14), strict=True):
         ws.column_dimensions[column].width = width
     buf = BytesIO()

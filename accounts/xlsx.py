@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import zipfile
 from datetime import date, datetime, time, timedelta
-from typing import IO
+from typing import IO, Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -108,3 +108,15 @@ def xlsx_open_first_sheet_rows(
     except CalamineError as exc:
         raise _not_xlsx() from exc
     return rows
+
+
+# Excel turns text starting with one of these into a formula (or a DDE call) when typed.
+FORMULA_START = ("=", "+", "-", "@")
+
+
+def xlsx_write_text(cell: Any, value: object) -> None:
+    """Write a value so that Excel can never evaluate it: strings stay strings."""
+    cell.value = value
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        cell.data_type = "s"
+        cell.quotePrefix = True

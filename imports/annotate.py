@@ -16,6 +16,7 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from accounts.xlsx import xlsx_write_text
 from bulu.exceptions import ApplicationError
 from imports.roster import COL_NO, Problem, check_xlsx_container
 
@@ -24,20 +25,10 @@ SHEET_NAME = "错误说明"
 ERROR_FILL = PatternFill(fill_type="solid", start_color="FFFFC7CE", end_color="FFFFC7CE")
 WARNING_FILL = PatternFill(fill_type="solid", start_color="FFFFEB9C", end_color="FFFFEB9C")
 _OUR_COLORS = {"FFFFC7CE", "FFFFEB9C"}
-# Excel turns text starting with one of these into a formula (or a DDE call) when typed.
-_FORMULA_START = ("=", "+", "-", "@")
 
 
 class AnnotateError(ApplicationError):
     pass
-
-
-def _as_text(cell: Any, value: object) -> None:
-    """Write a value so that Excel can never evaluate it: strings stay strings."""
-    cell.value = value
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        cell.data_type = "s"
-        cell.quotePrefix = True
 
 
 def _clear_previous_marks(ws: Any) -> None:
@@ -113,17 +104,17 @@ def roster_annotate(
     line = 2
     for problems, level in ((errors, _("错误")), (warnings, _("提醒"))):
         for p in problems:
-            _as_text(sheet.cell(row=line, column=1), level)
+            xlsx_write_text(sheet.cell(row=line, column=1), level)
             sheet.cell(row=line, column=2, value=p.row)
             column = p.column or ""
             if p.column and p.column in columns:
                 column = f"{p.column}（{get_column_letter(columns[p.column])} 列）"
-            _as_text(sheet.cell(row=line, column=3), column)
-            _as_text(sheet.cell(row=line, column=4), p.code)
-            _as_text(sheet.cell(row=line, column=5), p.message)
+            xlsx_write_text(sheet.cell(row=line, column=3), column)
+            xlsx_write_text(sheet.cell(row=line, column=4), p.code)
+            xlsx_write_text(sheet.cell(row=line, column=5), p.message)
             line += 1
     if line == 2:
-        _as_text(sheet.cell(row=2, column=5), _("未发现问题。"))
+        xlsx_write_text(sheet.cell(row=2, column=5), _("未发现问题。"))
     for letter, width in zip("ABCDE", (8, 8, 22, 22, 90), strict=True):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A2"

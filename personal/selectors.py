@@ -55,7 +55,9 @@ def evidence_get(*, user: User, pk: int) -> Evidence:
 def my_personal_requests(*, user: User) -> QuerySet[PersonalRequest]:
     return (
         PersonalRequest.objects.filter(applicant=user)
-        .select_related("current_step__organization", "window")
+        .select_related(
+            "applicant", "applicant_org", "college", "current_step__organization", "window"
+        )
         .order_by("-created_at")
     )
 

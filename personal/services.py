@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import IO
 
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -99,7 +100,10 @@ def personal_item_save(
 
 def personal_item_delete(*, item: PersonalItem, actor: User) -> None:
     _ensure_editable(item.request, actor)
-    item.delete()
+    names = [e.file.name for e in item.evidence.all()]
+    with transaction.atomic():
+        item.delete()
+        transaction.on_commit(lambda: _delete_files(names))
 
 
 def personal_item_mark_online(
@@ -150,17 +154,33 @@ def evidence_add(*, item: PersonalItem, actor: User, upload: IO[bytes], name: st
 
 def evidence_delete(*, evidence: Evidence, actor: User) -> None:
     _ensure_editable(evidence.item.request, actor)
-    evidence.file.delete(save=False)
-    evidence.delete()
+    name = evidence.file.name
+    with transaction.atomic():
+        evidence.delete()
+        transaction.on_commit(lambda: _delete_files([name]))
+
+
+def _delete_files(names: list[str | None]) -> None:
+    """Files go only once the rows are gone for good (after commit)."""
+    for name in names:
+        if name:
+            default_storage.delete(name)
 
 
 def personal_route(request: PersonalRequest) -> list[routing.StepSpec]:
-    """Counselor (初步审核并签字) -> branch (审核并盖章) -> center (审核并认定积分)."""
+    """Counselor (初步审核并签字) -> branch (审核并盖章) -> center (审核并认定积分).
+
+    Counselor and branch are left out when nobody holds them; the center never is: it alone
+    recognizes the credit (第六条).
+    """
     klass = request.applicant_org
+    center = routing.step_center(label=_("二课中心审核认定"))
+    if not center:
+        raise ApplicationError(_("二课中心尚未设置审核人员，暂时无法提交，请联系二课中心。"))
     return [
         *routing.step_counselor(klass=klass, label=_("辅导员初步审核")),
         *routing.step_branch(college=klass.parent, label=_("学院团总支审核盖章")),
-        *routing.step_center(label=_("二课中心审核认定")),
+        *center,
     ]
 
 
@@ -224,14 +244,17 @@ def _recognize(
         raise ApplicationError(_("只有二课中心在认定环节可以调整认定学分值。"))
     if not actor.has_perm("accounts.approve_as_center", step.organization):
         raise PermissionError(_("你不是该申请当前环节的审核人。"))
+    if actor.pk == request.applicant_id:
+        raise PermissionError(_("不能审核自己提交的申请，请由其他审核人处理。"))
     items = {i.pk: i for i in request.items.all()}
     for pk, rec in recognitions.items():
         item = items.get(pk)
         if item is None:
             raise ApplicationError(_("事项 %(pk)s 不属于此申请。") % {"pk": pk})
-        if rec.value is not None and rec.value < 0:
+        if rec.value is not None and not _valid_points(rec.value):
             raise ApplicationError(
-                _("事项“%(item)s”的认定学分值不能为负数。") % {"item": item.content}
+                _("事项“%(item)s”的认定学分值须是 0 到 99999.99 之间、最多两位小数的数字。")
+                % {"item": item.content}
             )
         differs = rec.value is not None and rec.value != item.claimed_value
         if differs and not rec.reason.strip():
@@ -245,6 +268,14 @@ def _recognize(
         item.recognition_reason = rec.reason.strip()[:200]
         item.delivery = rec.delivery
         item.save(update_fields=["recognized_value", "recognition_reason", "delivery"])
+
+
+def _valid_points(value: Decimal) -> bool:
+    return (
+        value.is_finite()
+        and Decimal(0) <= value <= Decimal("99999.99")
+        and value == value.quantize(Decimal("0.01"))
+    )
 
 
 def personal_request_withdraw(

@@ -339,11 +339,8 @@ def request_decide(request: HttpRequest, pk: int) -> HttpResponse:
 def _items_with_posted_values(request: HttpRequest, obj: PersonalRequest) -> list[PersonalItem]:
     items = list(obj.items.all())
     for item in items:
-        raw = request.POST.get(f"value-{item.pk}", "").strip()
-        try:
-            item.recognized_value = Decimal(raw) if raw else None
-        except InvalidOperation:
-            item.recognized_value = None
+        # Shown back exactly as typed, even when it is not a number.
+        item.posted_value = request.POST.get(f"value-{item.pk}", "").strip()  # type: ignore[attr-defined]
         item.recognition_reason = request.POST.get(f"reason-{item.pk}", "")
         item.delivery = request.POST.get(f"delivery-{item.pk}", item.delivery)
     return items

@@ -25,7 +25,7 @@ EXPECTED: dict[str, tuple[int, ...]] = {
     "workflow:overview": (403, 403, 403, 200, 200, 403, 403, 403, 403),
     "workflow:window_create": (403, 403, 403, 200, 403, 403, 403, 403, 403),
     "accounts:registry_import": (403, 403, 403, 200, 403, 403, 403, 403, 403),
-    "accounts:initial_passwords": (403, 200, 200, 200, 200, 403, 403, 200, 403),
+    "accounts:initial_passwords": (403, 200, 200, 200, 403, 403, 403, 200, 403),
     "imports:roster_upload": (403, 200, 200, 200, 200, 200, 200, 200, 403),
     # Only students (with a class) file personal requests; gina here is only a club applicant.
     "personal:create": (200, 403, 403, 403, 403, 403, 403, 403, 200),

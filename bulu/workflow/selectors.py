@@ -65,7 +65,8 @@ def todo_for_user(*, user: User) -> QuerySet[BackfillRequest]:
         org_ids = list(_orgs(user, codename).values_list("pk", flat=True))
         if org_ids:
             q |= Q(current_step__role=role, current_step__organization_id__in=org_ids)
-    return BackfillRequest.objects.filter(q, state=State.PENDING)
+    # Nobody reviews their own request, whatever roles they hold.
+    return BackfillRequest.objects.filter(q, state=State.PENDING).exclude(applicant=user)
 
 
 def request_list_for_display(qs: QuerySet[BackfillRequest]) -> QuerySet[BackfillRequest]:

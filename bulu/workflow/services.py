@@ -304,6 +304,8 @@ def request_decide(
         method = methods[decision]
         if step is None or not has_transition_perm(method, actor):
             raise PermissionError(_("你不是该申请当前环节的审核人。"))
+        if actor.pk == locked.applicant_id:
+            raise PermissionError(_("不能审核自己提交的申请，请由其他审核人处理。"))
         from_state = locked.state
         if decision == Decision.APPROVE:
             steps = list(locked.route_steps.all())
@@ -383,12 +385,16 @@ def requests_decide_bulk(
 
     `items` are (pk, version seen by the approver). Returns approved ones and (pk, reason) failures.
     """
+    from bulu.workflow.selectors import todo_for_user
+
     done: list[BackfillRequest] = []
     failed: list[tuple[int, str]] = []
+    # Only what waits for this user; anything else gets one answer that reveals nothing.
+    waiting = todo_for_user(user=actor).in_bulk([pk for pk, _version in items])
     for pk, version in items:
-        req = BackfillRequest.objects.filter(pk=pk).first()
+        req = waiting.get(pk)
         if req is None:
-            failed.append((pk, _("申请不存在。")))
+            failed.append((pk, _("该申请不在你的待办中，可能已被他人处理。")))
             continue
         try:
             done.append(

@@ -63,8 +63,16 @@ def _filter_form(request: HttpRequest, user: User, *, with_state: bool) -> Queue
     return form
 
 
+def _valid_fields(form: QueueFilterForm) -> dict[str, object]:
+    """The fields that are valid: an invalid one is dropped on its own (its error is shown)."""
+    if not form.is_bound:
+        return {}
+    form.is_valid()
+    return dict(form.cleaned_data)
+
+
 def _filters(form: QueueFilterForm) -> dict[str, object]:
-    d = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    d = _valid_fields(form)
     return {
         "kind": d.get("kind") or "",
         "college": d.get("college") or "",
@@ -134,7 +142,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     form = _filter_form(request, user, with_state=True)
     f = _filters(form)
-    state = form.cleaned_data.get("state", "") if form.is_bound and form.is_valid() else ""
+    state = str(_valid_fields(form).get("state") or "")
     qs = selectors.requests_filter(
         selectors.requests_visible_to(user=user),
         kind=str(f["kind"]),

@@ -190,7 +190,7 @@ def test_it_lets_the_center_recognize_values_on_the_page(
     request_decide(request=draft, actor=school.carol, decision=Decision.APPROVE)
     item = first_item(draft)
     page = as_user(client, school.dave).get(reverse("personal:detail", args=[draft.pk]))
-    assert f'name="value-{item.pk}"' in page.content.decode()
+    assert f'name="value-{item.pk}" value="2.00"' in page.content.decode()
     client.post(
         reverse("personal:decide", args=[draft.pk]),
         {
