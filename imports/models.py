@@ -12,23 +12,31 @@ from django.utils.translation import gettext_lazy as _
 from bulu.workflow.models import BackfillRequest
 
 
-class ActivityCategory(models.Model):
-    """活动一级分类, as configured in 到梦空间's admin."""
+class SettingEntry(models.Model):
+    """What every entry of the 到梦空间 settings mirror has: a name, a position, an on/off."""
 
-    name = models.CharField(_("活动一级分类"), max_length=64, unique=True)
     order = models.PositiveSmallIntegerField(_("排序"), default=0)
     is_active = models.BooleanField(_("启用"), default=True)
 
     class Meta:
-        verbose_name = _("活动一级分类")
-        verbose_name_plural = _("活动一级分类")
+        abstract = True
         ordering = ["order", "name"]
 
     def __str__(self) -> str:
-        return self.name
+        return str(getattr(self, "name", ""))
 
 
-class ActivitySubcategory(models.Model):
+class ActivityCategory(SettingEntry):
+    """活动一级分类, as configured in 到梦空间's admin."""
+
+    name = models.CharField(_("活动一级分类"), max_length=64, unique=True)
+
+    class Meta(SettingEntry.Meta):
+        verbose_name = _("活动一级分类")
+        verbose_name_plural = _("活动一级分类")
+
+
+class ActivitySubcategory(SettingEntry):
     """活动二级分类, always under one 一级分类."""
 
     category = models.ForeignKey(
@@ -38,10 +46,8 @@ class ActivitySubcategory(models.Model):
         related_name="subcategories",
     )
     name = models.CharField(_("活动二级分类"), max_length=64)
-    order = models.PositiveSmallIntegerField(_("排序"), default=0)
-    is_active = models.BooleanField(_("启用"), default=True)
 
-    class Meta:
+    class Meta(SettingEntry.Meta):
         verbose_name = _("活动二级分类")
         verbose_name_plural = _("活动二级分类")
         ordering = ["category", "order", "name"]
@@ -53,36 +59,24 @@ class ActivitySubcategory(models.Model):
         return f"{self.category.name} / {self.name}"
 
 
-class ActivityLevel(models.Model):
+class ActivityLevel(SettingEntry):
     """活动等级: 国家级, 省级, 市级, 校级, 院系级 …"""
 
     name = models.CharField(_("活动等级"), max_length=32, unique=True)
-    order = models.PositiveSmallIntegerField(_("排序"), default=0)
-    is_active = models.BooleanField(_("启用"), default=True)
 
-    class Meta:
+    class Meta(SettingEntry.Meta):
         verbose_name = _("活动等级")
         verbose_name_plural = _("活动等级")
-        ordering = ["order", "name"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
-class CreditType(models.Model):
+class CreditType(SettingEntry):
     """学分类型, e.g. 文体活动学分, 工作成长积分, 志愿者工时."""
 
     name = models.CharField(_("学分类型"), max_length=64, unique=True)
-    order = models.PositiveSmallIntegerField(_("排序"), default=0)
-    is_active = models.BooleanField(_("启用"), default=True)
 
-    class Meta:
+    class Meta(SettingEntry.Meta):
         verbose_name = _("学分类型")
         verbose_name_plural = _("学分类型")
-        ordering = ["order", "name"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class CreditStandardItem(models.Model):
