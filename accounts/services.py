@@ -9,6 +9,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts.models import Membership, Organization, User
 from accounts.roles import CENTER_STAFF_GROUP, ROLE_ORG_KINDS, ROLE_PERMISSIONS
+from accounts.selectors import user_scope_forget
 from bulu.exceptions import ApplicationError
 
 
@@ -44,6 +45,7 @@ def role_grant(*, user: User, organization: Organization, role: str) -> Membersh
             if not user.is_staff:
                 user.is_staff = True
                 user.save(update_fields=["is_staff"])
+    user_scope_forget(user=user)
     return membership
 
 
@@ -61,7 +63,12 @@ def role_revoke(*, user: User, organization: Organization, role: str) -> None:
             user=user, role=Membership.Role.CENTER_STAFF
         ).exists()
         if role == Membership.Role.CENTER_STAFF and center_left:
+            # The admin access came with the role and goes with it (a superuser keeps theirs).
             user.groups.remove(*Group.objects.filter(name=CENTER_STAFF_GROUP))
+            if user.is_staff and not user.is_superuser:
+                user.is_staff = False
+                user.save(update_fields=["is_staff"])
+    user_scope_forget(user=user)
 
 
 def organization_get_or_create(

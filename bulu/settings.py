@@ -19,15 +19,30 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-# A fixed development key is acceptable only with DEBUG on; production must set SECRET_KEY.
-SECRET_KEY = env.str(
-    "SECRET_KEY",
-    default="dev-only-insecure-key-bulu-0000000000000000000000000000000000" if DEBUG else "",
-)
+# Embedded default: no DATABASE_URL means a single machine with SQLite under var/.
+EMBEDDED = not env.str("DATABASE_URL", default="")
+
+
+def _embedded_secret_key() -> str:
+    """A key generated once and kept in var/ (0600), so commands work on a bare machine."""
+    import secrets
+
+    path = BASE_DIR / "var" / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+    return path.read_text(encoding="utf-8").strip()
+
+
+# Production (a DATABASE_URL) refuses to start without a SECRET_KEY of its own.
+SECRET_KEY = env.str("SECRET_KEY", default="") or (_embedded_secret_key() if EMBEDDED else "")
 if not SECRET_KEY:
     from django.core.exceptions import ImproperlyConfigured
 
-    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set when a production database (DATABASE_URL) is configured."
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -44,6 +59,7 @@ INSTALLED_APPS = [
     "django_fsm",
     "django_htmx",
     "axes",
+    "csp",
     "accounts",
     "bulu.workflow",
     "imports",
@@ -54,6 +70,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "bulu.web.RequestSizeLimitMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -65,6 +83,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
     "accounts.middleware.ForcePasswordChangeMiddleware",
+    "bulu.web.DomainErrorMiddleware",
 ]
 
 ROOT_URLCONF = "bulu.urls"
@@ -162,6 +181,8 @@ STORAGES = {
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Whole request body (uploads included), refused with a Chinese 413 page before it is read.
+BULU_REQUEST_MAX_BYTES = env.int("BULU_REQUEST_MAX_BYTES", default=40 * 1024 * 1024)
 
 # E-mail: console backend unless EMAIL_URL says otherwise (e.g. smtp+tls://user:pw@host:587).
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
@@ -201,6 +222,22 @@ if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts only from our own static files, no inline script.
+# Styles allow inline attributes because Django's admin sets a few; our pages use none.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 SESSION_COOKIE_AGE = 8 * 3600
 
 LOGGING = {
@@ -217,4 +254,3 @@ BULU_UPLOAD_MAX_BYTES = env.int("BULU_UPLOAD_MAX_BYTES", default=10 * 1024 * 102
 # Uploaded rosters hold personal data: they (and their results) are deleted after this many days.
 BULU_ROSTER_RETENTION_DAYS = env.int("BULU_ROSTER_RETENTION_DAYS", default=30)
 BULU_REMINDER_WAITING_DAYS = env.int("BULU_REMINDER_WAITING_DAYS", default=3)
-BULU_RESUBMIT_GRACE_DAYS = env.int("BULU_RESUBMIT_GRACE_DAYS", default=0)

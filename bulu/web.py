@@ -1,41 +1,77 @@
-"""Small helpers shared by views: domain errors become messages or 403, never a 500."""
+"""What every view shares: domain errors become a message or 403, never a 500; body size limits.
+
+Views raise (or let services raise) `ApplicationError`; `DomainErrorMiddleware` shows its message
+and sends the user back where they came from, so no view catches it by hand. `AccessDenied` (a
+subclass) answers 403. A view that re-renders a form with the user's input catches
+`ApplicationError` itself, re-raising `AccessDenied` (see `bulu.workflow.views.decide`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.defaults import permission_denied
 
-from bulu.exceptions import ApplicationError
+from accounts.models import User
+from bulu.exceptions import AccessDenied, ApplicationError
 
-V = TypeVar("V", bound=Callable[..., HttpResponse])
 
+class DomainErrorMiddleware:
+    """ApplicationError -> message + back to where the user came from; AccessDenied -> 403."""
 
-def domain_errors(view: V) -> V:
-    """ApplicationError -> message + back to where the user came from; PermissionError -> 403."""
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
 
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except ApplicationError as exc:
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        if isinstance(exc, AccessDenied):
+            return permission_denied(request, PermissionDenied(exc.message))
+        if isinstance(exc, ApplicationError):
             messages.error(request, exc.message)
-            return HttpResponseRedirect(_back(request))
-        except PermissionError as exc:
-            raise PermissionDenied(str(exc)) from exc
-
-    return cast(V, wrapper)
+            return HttpResponseRedirect(back_url(request))
+        return None
 
 
-def _back(request: HttpRequest) -> str:
+class RequestSizeLimitMiddleware:
+    """Refuse a request body over BULU_REQUEST_MAX_BYTES before anything reads it (413).
+
+    nginx may have its own limit; this one holds wherever the app runs and explains itself in
+    Chinese instead of a bare proxy error page.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.BULU_REQUEST_MAX_BYTES
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > limit:
+            return render(
+                request,
+                "413.html",
+                {"size_mb": f"{length / 1048576:.1f}", "limit_mb": limit // 1048576},
+                status=413,
+            )
+        return self.get_response(request)
+
+
+def back_url(request: HttpRequest) -> str:
     """The page the user came from (same host only), else home: never a loop on this URL."""
     referer = request.headers.get("referer", "")
     if (
@@ -49,8 +85,22 @@ def _back(request: HttpRequest) -> str:
     return "/"
 
 
+def current_user(request: HttpRequest) -> User:
+    """The signed-in user (views are behind login_required)."""
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def posted_version(request: HttpRequest) -> int:
+    """The request version the user saw; every state-changing POST must carry it."""
+    raw = request.POST.get("version", "")
+    if not raw.isdigit():
+        raise ApplicationError(_("页面信息不完整（缺少版本号），请刷新页面后再操作。"))
+    return int(raw)
+
+
 def paginate(request: HttpRequest, qs: QuerySet[Any], per_page: int = 30) -> Page[Any]:
-    # Counting a filtered 100k-row queryset is one indexed COUNT; the page itself is LIMIT/OFFSET.
     return Paginator(qs, per_page).get_page(request.GET.get("page"))
 
 

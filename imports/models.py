@@ -73,6 +73,9 @@ class CreditType(SettingEntry):
     """学分类型, e.g. 文体活动学分, 工作成长积分, 志愿者工时."""
 
     name = models.CharField(_("学分类型"), max_length=64, unique=True)
+    max_value = models.DecimalField(
+        _("单条记录上限"), max_digits=7, decimal_places=2, null=True, blank=True
+    )
 
     class Meta(SettingEntry.Meta):
         verbose_name = _("学分类型")

@@ -11,22 +11,45 @@ def _demo_requests() -> str:
     return f"新建示例申请 {created} 个" if created else "示例申请已存在"
 
 
+def _may_apply(roles: frozenset[str]) -> bool:
+    from accounts.models import Membership
+
+    return Membership.Role.STUDENT in roles
+
+
 class PersonalConfig(AppConfig):
     name = "personal"
     verbose_name = _("个人成长积分补录")
 
     def ready(self) -> None:
         from accounts.demo import demo_step_register
-        from bulu.workflow.models import Kind
+        from bulu.workflow.models import Kind, StepRole
         from bulu.workflow.registry import KindHooks, kind_register
-        from personal.services import personal_on_approved, personal_summary
+        from personal.forms import recognition_rows, recognitions_from_post
+        from personal.selectors import personal_page_context
+        from personal.services import (
+            personal_on_approved,
+            personal_recognize,
+            personal_route,
+            personal_summary,
+        )
 
         demo_step_register("个人积分补录示例", _demo_requests)
         kind_register(
             kind=Kind.PERSONAL,
             hooks=KindHooks(
+                route=personal_route,
                 on_approved=personal_on_approved,
-                detail_url_name="personal:detail",
+                may_apply=_may_apply,
+                create_url_name="personal:create",
+                edit_url_name="personal:edit",
+                body_template="personal/_body.html",
+                body_context=personal_page_context,
                 summary=personal_summary,
+                decision_roles=frozenset({StepRole.CENTER}),
+                decision_template="personal/_recognize.html",
+                decision_context=recognition_rows,
+                decision_parse=recognitions_from_post,
+                decision_apply=personal_recognize,
             ),
         )

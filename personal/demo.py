@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Organization, User
 from bulu.workflow.models import Decision, Kind, Window
-from bulu.workflow.services import request_decide
+from bulu.workflow.services import request_decide, request_withdraw
 from imports.models import CreditStandardItem
 from personal import services
 from personal.models import PersonalRequest
@@ -73,10 +73,14 @@ def _demo_window() -> Window:
 
 
 def _step_person(request: PersonalRequest) -> User:
+    """Someone who may decide at the current step (not the applicant, not a previous decider)."""
+    from bulu.workflow.selectors import request_may_act
     from bulu.workflow.services import step_people
 
     assert request.current_step is not None
-    return step_people(request.current_step)[0]
+    return next(
+        u for u in step_people(request.current_step) if request_may_act(user=u, request=request)
+    )
 
 
 def demo_seed_personal_requests(*, student_usernames: list[str] | None = None) -> int:
@@ -113,9 +117,15 @@ def demo_seed_personal_requests(*, student_usernames: list[str] | None = None) -
             request = services.personal_request_create(
                 student=student, title=f"【示例】{std.name}等补录"
             )
+            evidence = services.evidence_stage(
+                request=request,
+                actor=student,
+                uploads=[("证书.png", io.BytesIO(_certificate_png(std.name)))],
+            )
             item = services.personal_item_save(
                 request=request,
                 actor=student,
+                staged=[e.pk for e in evidence],
                 data=services.ItemData(
                     content=f"{std.name}（{std.award or std.level}）",
                     start_date=date(2025, 9, 10) + timedelta(days=7 * n),
@@ -129,17 +139,11 @@ def demo_seed_personal_requests(*, student_usernames: list[str] | None = None) -
                     standard_item_id=std.pk,
                 ),
             )
-            services.evidence_add(
-                item=item,
-                actor=student,
-                upload=io.BytesIO(_certificate_png(std.name)),
-                name="证书.png",
-            )
             created += 1
             if scenario == "draft":
                 continue
             if scenario == "withdrawn":
-                services.personal_request_withdraw(request=request, actor=student)
+                request_withdraw(request=request, actor=student)
                 continue
             services.personal_request_submit(request=request, actor=student)
             services.personal_item_mark_online(
@@ -159,6 +163,7 @@ def demo_seed_personal_requests(*, student_usernames: list[str] | None = None) -
                     actor=_step_person(request),
                     decision=Decision.APPROVE,
                     opinion="情况属实，同意。",
+                    expected_version=request.version,
                 )
             if scenario == "returned":
                 request_decide(
@@ -166,6 +171,7 @@ def demo_seed_personal_requests(*, student_usernames: list[str] | None = None) -
                     actor=_step_person(request),
                     decision=Decision.RETURN,
                     opinion="证书照片不清晰，请重新上传清晰的扫描件。",
+                    expected_version=request.version,
                 )
             elif scenario == "rejected":
                 request_decide(
@@ -173,5 +179,6 @@ def demo_seed_personal_requests(*, student_usernames: list[str] | None = None) -
                     actor=_step_person(request),
                     decision=Decision.REJECT,
                     opinion="该活动已在到梦空间发放过积分，不予重复补录。",
+                    expected_version=request.version,
                 )
     return created

@@ -1,20 +1,27 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
 
+from bulu.exceptions import ApplicationError
+from bulu.workflow.models import BackfillRequest
 from imports.models import (
     ActivityCategory,
     ActivityLevel,
     ActivitySubcategory,
+    CreditRecord,
     CreditStandardItem,
     CreditType,
 )
 from personal.models import PersonalItem
+from personal.services import Recognition
 
 
 class StandardItemSelect(forms.Select):
@@ -59,7 +66,19 @@ class RequestTitleForm(forms.Form):
     )
 
 
+class EvidenceInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
 class PersonalItemForm(forms.ModelForm[PersonalItem]):
+    # Read by the view from request.FILES (several at once); this field only renders the input.
+    evidence_files = forms.FileField(
+        label=_("证明材料"),
+        required=False,
+        help_text=_("证书扫描件、照片或 PDF，可一次选择多个；手机上可直接拍照。每个不超过 10 MB。"),
+        widget=EvidenceInput(attrs={"accept": "image/jpeg,image/png,application/pdf"}),
+    )
+
     class Meta:
         model = PersonalItem
         fields = [
@@ -108,14 +127,6 @@ class PersonalItemForm(forms.ModelForm[PersonalItem]):
         return "、".join(p for p in parts if p)
 
 
-class EvidenceForm(forms.Form):
-    file = forms.FileField(
-        label=_("证明材料"),
-        help_text=_("证书扫描件、照片或 PDF，单个文件不超过 5 MB。"),
-        widget=forms.ClearableFileInput(attrs={"accept": ".jpg,.jpeg,.png,.pdf"}),
-    )
-
-
 class OnlineAppliedForm(forms.Form):
     online_applied = forms.BooleanField(label=_("已在到梦空间线上提交"), required=False)
     online_applied_on = forms.DateField(
@@ -129,3 +140,42 @@ class OnlineAppliedForm(forms.Form):
         if value and value > timezone.localdate():
             raise forms.ValidationError(_("提交日期不能晚于今天。"))
         return value
+
+
+def recognitions_from_post(
+    request: BackfillRequest, posted: Mapping[str, str]
+) -> dict[int, Recognition]:
+    """The center's per-item inputs; a value that is not a number names its item."""
+    result: dict[int, Recognition] = {}
+    for item in PersonalItem.objects.filter(request_id=request.pk):
+        raw = (posted.get(f"value-{item.pk}") or "").strip()
+        try:
+            value = Decimal(raw) if raw else None
+        except InvalidOperation as exc:
+            raise ApplicationError(
+                gettext_now("事项“%(item)s”的认定学分值“%(raw)s”不是数字。")
+                % {"item": item.content, "raw": raw}
+            ) from exc
+        result[item.pk] = Recognition(
+            value=value,
+            reason=posted.get(f"reason-{item.pk}") or "",
+            delivery=posted.get(f"delivery-{item.pk}") or CreditRecord.Delivery.BATCH,
+        )
+    return result
+
+
+def recognition_rows(request: BackfillRequest, posted: Mapping[str, str] | None) -> dict[str, Any]:
+    """Rows of the center's recognition inputs, showing back exactly what was posted."""
+    rows = []
+    for item in PersonalItem.objects.filter(request_id=request.pk).select_related("credit_type"):
+        if posted is not None:
+            value = (posted.get(f"value-{item.pk}") or "").strip()
+            reason = posted.get(f"reason-{item.pk}") or ""
+            delivery = posted.get(f"delivery-{item.pk}") or item.delivery
+        else:
+            shown = (
+                item.recognized_value if item.recognized_value is not None else item.claimed_value
+            )
+            value, reason, delivery = str(shown), item.recognition_reason, item.delivery
+        rows.append({"item": item, "value": value, "reason": reason, "delivery": delivery})
+    return {"recognitions": rows, "deliveries": CreditRecord.Delivery.choices}

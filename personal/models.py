@@ -106,12 +106,23 @@ class PersonalItem(models.Model):
 
 def evidence_path(instance: Evidence, filename: str) -> str:
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
-    return f"evidence/{instance.item.request_id}/{instance.item_id}/{instance.sha256[:16]}.{ext}"
+    return f"evidence/{instance.request_id}/{instance.sha256[:16]}.{ext}"
 
 
 class Evidence(models.Model):
+    """A certificate scan, photo or PDF. Uploaded with its item's form; until the item is saved
+    it is kept "staged" (no item yet), so a form shown again for a typo loses no upload."""
+
+    request = models.ForeignKey(
+        PersonalRequest, verbose_name=_("申请"), on_delete=models.CASCADE, related_name="+"
+    )
     item = models.ForeignKey(
-        PersonalItem, verbose_name=_("事项"), on_delete=models.CASCADE, related_name="evidence"
+        PersonalItem,
+        verbose_name=_("事项"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="evidence",
     )
     file = models.FileField(_("文件"), upload_to=evidence_path)
     original_name = models.CharField(_("原文件名"), max_length=200)

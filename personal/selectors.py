@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
 from accounts.models import User
-from bulu.workflow.models import Kind
+from bulu.workflow.models import BackfillRequest, Kind, State
 from bulu.workflow.selectors import requests_visible_to
-from imports.models import CreditStandardItem
+from imports.models import CreditRecord, CreditStandardItem
 from personal.models import Evidence, PersonalItem, PersonalRequest
+
+# After final approval nothing the applicant does changes the request (nor after it ended).
+FROZEN_STATES = (State.APPROVED, State.EXPORTED, State.IMPORTED, State.WITHDRAWN, State.REJECTED)
 
 
 def personal_requests_for_user(*, user: User) -> QuerySet[PersonalRequest]:
@@ -17,18 +22,27 @@ def personal_requests_for_user(*, user: User) -> QuerySet[PersonalRequest]:
     return PersonalRequest.objects.filter(pk__in=visible)
 
 
+def _items() -> QuerySet[PersonalItem]:
+    return PersonalItem.objects.select_related(
+        "category",
+        "subcategory",
+        "level",
+        "credit_type",
+        "standard_item__subcategory__category",
+        "standard_item__credit_type",
+        "standard_item__level",
+    ).prefetch_related("evidence")
+
+
 def personal_request_get(*, user: User, pk: int) -> PersonalRequest:
     """The request with items and evidence, or 404 when the user may not see it."""
-    items = PersonalItem.objects.select_related(
-        "category", "subcategory", "level", "credit_type", "standard_item"
-    ).prefetch_related("evidence")
     try:
         return (
             personal_requests_for_user(user=user)
             .select_related(
                 "applicant", "applicant_org__parent", "current_step__organization", "window"
             )
-            .prefetch_related(Prefetch("items", queryset=items), "route_steps__organization")
+            .prefetch_related(Prefetch("items", queryset=_items()), "route_steps__organization")
             .get(pk=pk)
         )
     except PersonalRequest.DoesNotExist as exc:
@@ -45,24 +59,30 @@ def personal_item_get(*, user: User, request_pk: int, item_pk: int) -> PersonalI
 
 def evidence_get(*, user: User, pk: int) -> Evidence:
     try:
-        evidence = Evidence.objects.select_related("item").get(pk=pk)
+        evidence = Evidence.objects.get(pk=pk)
     except Evidence.DoesNotExist as exc:
         raise Http404 from exc
-    personal_request_get(user=user, pk=evidence.item.request_id)  # 404 when not visible
+    personal_request_get(user=user, pk=evidence.request_id)  # 404 when not visible
     return evidence
 
 
-def my_personal_requests(*, user: User) -> QuerySet[PersonalRequest]:
-    return (
-        PersonalRequest.objects.filter(applicant=user)
-        .select_related(
-            "applicant", "applicant_org", "college", "current_step__organization", "window"
-        )
-        .order_by("-created_at")
-    )
+def evidence_staged(*, request: PersonalRequest, pks: list[int]) -> list[Evidence]:
+    """Files uploaded with an item form that is not saved yet."""
+    return list(Evidence.objects.filter(request=request, item__isnull=True, pk__in=pks))
 
 
 def standard_items() -> QuerySet[CreditStandardItem]:
     return CreditStandardItem.objects.filter(is_active=True).select_related(
         "subcategory__category", "level", "credit_type"
     )
+
+
+def personal_page_context(request: BackfillRequest, user: User) -> dict[str, Any]:
+    """The personal part of the shared request page: items, evidence, the online record."""
+    items = list(_items().filter(request_id=request.pk))
+    is_owner = request.applicant_id == user.pk
+    return {
+        "items": items,
+        "credits": list(CreditRecord.objects.filter(request_id=request.pk)),
+        "online_editable": is_owner and request.state not in FROZEN_STATES,
+    }

@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import IO
 
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.selectors import student_class
-from bulu.exceptions import ApplicationError
+from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.workflow import routing
-from bulu.workflow.models import BackfillRequest, Kind, State, StepRole
-from bulu.workflow.services import request_decide, request_submit, request_withdraw
-from imports.models import CreditRecord
+from bulu.workflow.models import BackfillRequest, Decision, Kind, State
+from bulu.workflow.services import request_submit
+from imports.models import CreditRecord, CreditStandardItem, CreditType
 from personal.models import Evidence, PersonalItem, PersonalRequest
+from personal.selectors import FROZEN_STATES
 
 EDITABLE_STATES = (State.DRAFT, State.RETURNED)
-EVIDENCE_MAX_BYTES = 5 * 1024 * 1024
+EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+EVIDENCE_MAX_PER_ITEM = 10
 # Content is checked by its leading bytes, never by the file name alone.
 EVIDENCE_SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
     (b"\xff\xd8\xff", "image/jpeg", "jpg"),
@@ -34,7 +39,7 @@ EVIDENCE_SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
 
 def _ensure_editable(request: PersonalRequest, actor: User) -> None:
     if actor.pk != request.applicant_id:
-        raise PermissionError(_("只能修改自己的申请。"))
+        raise AccessDenied(_("只能修改自己的申请。"))
     if request.state not in EDITABLE_STATES:
         raise ApplicationError(
             _("申请当前状态为“%(state)s”，不能修改。") % {"state": State(request.state).label}
@@ -78,22 +83,78 @@ class ItemData:
     standard_item_id: int | None = None
 
 
+def _plausible(data: ItemData) -> None:
+    """Dates not in the future, a claim within the chosen standard and the credit type's cap."""
+    errors: dict[str, list[str]] = {}
+    today = timezone.localdate()
+    for field, value, label in (
+        ("start_date", data.start_date, _("开始时间")),
+        ("end_date", data.end_date, _("结束时间")),
+    ):
+        if value is not None and value > today:
+            errors.setdefault(field, []).append(
+                _("%(label)s %(date)s 晚于今天：只能补录已经发生的活动。")
+                % {"label": label, "date": value.isoformat()}
+            )
+    if data.standard_item_id is not None:
+        standard = (
+            CreditStandardItem.objects.select_related("subcategory__category", "credit_type")
+            .filter(pk=data.standard_item_id)
+            .first()
+        )
+        if standard is not None and data.claimed_value > standard.points:
+            errors.setdefault("claimed_value", []).append(
+                _("申请学分值 %(value)s 超过所选认定标准“%(standard)s”的分值 %(points)s。")
+                % {"value": data.claimed_value, "standard": standard, "points": standard.points}
+            )
+    cap = (
+        CreditType.objects.filter(pk=data.credit_type_id)
+        .values_list("max_value", flat=True)
+        .first()
+    )
+    if cap is not None and data.claimed_value > cap:
+        errors.setdefault("claimed_value", []).append(
+            _("申请学分值 %(value)s 超过该学分类型单条记录的上限 %(cap)s。")
+            % {"value": data.claimed_value, "cap": cap}
+        )
+    if errors:
+        raise ValidationError(errors)
+
+
 def personal_item_save(
     *,
     request: PersonalRequest,
     actor: User,
     data: ItemData,
     item: PersonalItem | None = None,
+    staged: Sequence[int] = (),
 ) -> PersonalItem:
+    """Save an item and attach the evidence uploaded with its form, in one transaction.
+
+    Raises ValidationError (per field) for implausible input; nothing is written then.
+    """
     _ensure_editable(request, actor)
     if item is not None and item.request_id != request.pk:
-        raise PermissionError(_("该事项不属于此申请。"))
+        raise AccessDenied(_("该事项不属于此申请。"))
+    _plausible(data)
     with transaction.atomic():
         target = item or PersonalItem(request=request, order=request.items.count())
         for field, value in data.__dict__.items():
             setattr(target, field, value)
         target.full_clean(exclude=["request"])
         target.save()
+        if staged:
+            attach = Evidence.objects.filter(
+                pk__in=list(staged), request=request, item__isnull=True
+            )
+            if target.evidence.count() + attach.count() > EVIDENCE_MAX_PER_ITEM:
+                raise ValidationError(
+                    {
+                        "evidence_files": _("每个事项最多 %(n)d 个证明材料。")
+                        % {"n": EVIDENCE_MAX_PER_ITEM}
+                    }
+                )
+            attach.update(item=target)
         request.save(update_fields=["updated_at"])
     return target
 
@@ -111,18 +172,19 @@ def personal_item_mark_online(
 ) -> PersonalItem:
     """第六条: the student records that the item was also filed online in 到梦空间."""
     if actor.pk != item.request.applicant_id:
-        raise PermissionError(_("只能修改自己的申请。"))
-    if item.request.state in (State.WITHDRAWN, State.REJECTED):
-        raise ApplicationError(_("该申请已结束，无需再登记线上申请。"))
+        raise AccessDenied(_("只能修改自己的申请。"))
+    if item.request.state in FROZEN_STATES:
+        raise ApplicationError(
+            _("申请已“%(state)s”，线上申请登记不能再更改。")
+            % {"state": State(item.request.state).label}
+        )
     item.online_applied = applied
     item.online_applied_on = applied_on if applied else None
     item.save(update_fields=["online_applied", "online_applied_on", "updated_at"])
     return item
 
 
-def evidence_add(*, item: PersonalItem, actor: User, upload: IO[bytes], name: str) -> Evidence:
-    _ensure_editable(item.request, actor)
-    data = upload.read(EVIDENCE_MAX_BYTES + 1)
+def _evidence_kind(data: bytes, name: str) -> tuple[str, str]:
     if len(data) > EVIDENCE_MAX_BYTES:
         raise ApplicationError(
             _("文件“%(name)s”超过 %(mb)d MB，请压缩后再上传。")
@@ -137,27 +199,52 @@ def evidence_add(*, item: PersonalItem, actor: User, upload: IO[bytes], name: st
         raise ApplicationError(
             _("文件“%(name)s”不是 JPG、PNG 或 PDF（按文件内容判断），请重新选择。") % {"name": name}
         )
-    content_type, ext = kind
-    if item.evidence.count() >= 10:
-        raise ApplicationError(_("每个事项最多上传 10 个证明材料。"))
-    evidence = Evidence(
-        item=item,
-        original_name=name[:200],
-        content_type=content_type,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-    )
-    evidence.file.save(f"upload.{ext}", ContentFile(data), save=False)
-    evidence.save()
-    return evidence
+    return kind
+
+
+def evidence_stage(
+    *, request: PersonalRequest, actor: User, uploads: Sequence[tuple[str, IO[bytes]]]
+) -> list[Evidence]:
+    """Keep the files uploaded with an item form until the item is saved.
+
+    Every file is checked before any is stored: one bad file stores none and says which.
+    """
+    _ensure_editable(request, actor)
+    checked: list[tuple[str, bytes, str, str]] = []
+    for name, upload in uploads:
+        data = upload.read(EVIDENCE_MAX_BYTES + 1)
+        content_type, ext = _evidence_kind(data, name)
+        checked.append((name, data, content_type, ext))
+    stored = []
+    with transaction.atomic():
+        for name, data, content_type, ext in checked:
+            evidence = Evidence(
+                request=request,
+                original_name=name[:200],
+                content_type=content_type,
+                size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+            )
+            evidence.file.save(f"upload.{ext}", ContentFile(data), save=False)
+            evidence.save()
+            stored.append(evidence)
+    return stored
 
 
 def evidence_delete(*, evidence: Evidence, actor: User) -> None:
-    _ensure_editable(evidence.item.request, actor)
+    request = PersonalRequest.objects.get(pk=evidence.request_id)
+    _ensure_editable(request, actor)
     name = evidence.file.name
     with transaction.atomic():
         evidence.delete()
         transaction.on_commit(lambda: _delete_files([name]))
+
+
+def _staged_discard(request: PersonalRequest) -> None:
+    staged = Evidence.objects.filter(request=request, item__isnull=True)
+    names = [e.file.name for e in staged]
+    staged.delete()
+    transaction.on_commit(lambda: _delete_files(names))
 
 
 def _delete_files(names: list[str | None]) -> None:
@@ -167,20 +254,16 @@ def _delete_files(names: list[str | None]) -> None:
             default_storage.delete(name)
 
 
-def personal_route(request: PersonalRequest) -> list[routing.StepSpec]:
-    """Counselor (初步审核并签字) -> branch (审核并盖章) -> center (审核并认定积分).
+def personal_route(request: BackfillRequest) -> list[routing.StepSpec]:
+    """第六条: counselor (初步审核并签字) -> branch (审核并盖章) -> center (审核并认定积分).
 
-    Counselor and branch are left out when nobody holds them; the center never is: it alone
-    recognizes the credit (第六条).
+    Every step is required: a missing owner refuses the submission (routing.MissingStepOwner).
     """
     klass = request.applicant_org
-    center = routing.step_center(label=_("二课中心审核认定"))
-    if not center:
-        raise ApplicationError(_("二课中心尚未设置审核人员，暂时无法提交，请联系二课中心。"))
     return [
-        *routing.step_counselor(klass=klass, label=_("辅导员初步审核")),
-        *routing.step_branch(college=klass.parent, label=_("学院团总支审核盖章")),
-        *center,
+        routing.step_counselor(klass=klass, label=_("辅导员初步审核")),
+        routing.step_branch(college=klass.parent, unit=klass, label=_("学院团总支审核盖章")),
+        routing.step_center(label=_("二课中心审核认定")),
     ]
 
 
@@ -188,7 +271,7 @@ def personal_request_submit(
     *, request: PersonalRequest, actor: User, expected_version: int | None = None
 ) -> PersonalRequest:
     if actor.pk != request.applicant_id:
-        raise PermissionError(_("只有申请人本人可以提交该申请。"))
+        raise AccessDenied(_("只有申请人本人可以提交该申请。"))
     items = list(request.items.prefetch_related("evidence"))
     if not items:
         raise ApplicationError(_("请至少添加一项补录事项后再提交。"))
@@ -197,12 +280,11 @@ def personal_request_submit(
         raise ApplicationError(
             _("以下事项还没有上传证明材料：%(items)s") % {"items": "、".join(missing)}
         )
-    request_submit(
-        request=request,
-        actor=actor,
-        route=personal_route(request),
-        expected_version=expected_version,
-    )
+    # Not inside an outer transaction: a refusal for a missing step owner must still record
+    # (and send) its alert to the center.
+    request_submit(request=request, actor=actor, expected_version=expected_version)
+    with transaction.atomic():
+        _staged_discard(request)
     return request
 
 
@@ -213,44 +295,19 @@ class Recognition:
     delivery: str
 
 
-def personal_request_decide(
-    *,
-    request: PersonalRequest,
-    actor: User,
-    decision: str,
-    opinion: str = "",
-    expected_version: int | None = None,
-    recognitions: dict[int, Recognition] | None = None,
-) -> PersonalRequest:
-    """A decision at the current step; at the center's step it may carry recognized values."""
-    with transaction.atomic():
-        if recognitions:
-            _recognize(request=request, actor=actor, recognitions=recognitions)
-        request_decide(
-            request=request,
-            actor=actor,
-            decision=decision,
-            opinion=opinion,
-            expected_version=expected_version,
-        )
-    return request
-
-
-def _recognize(
-    *, request: PersonalRequest, actor: User, recognitions: dict[int, Recognition]
+def personal_recognize(
+    request: BackfillRequest, actor: User, decision: str, payload: object
 ) -> None:
-    step = request.current_step
-    if request.state != State.PENDING or step is None or step.role != StepRole.CENTER:
-        raise ApplicationError(_("只有二课中心在认定环节可以调整认定学分值。"))
-    if not actor.has_perm("accounts.approve_as_center", step.organization):
-        raise PermissionError(_("你不是该申请当前环节的审核人。"))
-    if actor.pk == request.applicant_id:
-        raise PermissionError(_("不能审核自己提交的申请，请由其他审核人处理。"))
-    items = {i.pk: i for i in request.items.all()}
-    for pk, rec in recognitions.items():
+    """The center's recognized values, applied with its approval (the workflow checked who)."""
+    if decision != Decision.APPROVE or not payload:
+        return
+    assert isinstance(payload, dict)
+    items = {i.pk: i for i in PersonalItem.objects.filter(request_id=request.pk)}
+    for pk, rec in payload.items():
         item = items.get(pk)
         if item is None:
             raise ApplicationError(_("事项 %(pk)s 不属于此申请。") % {"pk": pk})
+        assert isinstance(rec, Recognition)
         if rec.value is not None and not _valid_points(rec.value):
             raise ApplicationError(
                 _("事项“%(item)s”的认定学分值须是 0 到 99999.99 之间、最多两位小数的数字。")
@@ -278,16 +335,9 @@ def _valid_points(value: Decimal) -> bool:
     )
 
 
-def personal_request_withdraw(
-    *, request: PersonalRequest, actor: User, expected_version: int | None = None
-) -> PersonalRequest:
-    request_withdraw(request=request, actor=actor, expected_version=expected_version)
-    return request
-
-
 def personal_on_approved(request: BackfillRequest) -> None:
     """Final approval: one credit record per recognized item, created exactly once."""
-    personal = PersonalRequest.objects.get(pk=request.pk)
+    personal = PersonalRequest.objects.select_related("applicant").get(pk=request.pk)
     student = personal.applicant
     records = []
     for item in personal.items.select_related("category", "subcategory", "level", "credit_type"):

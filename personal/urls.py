@@ -14,13 +14,10 @@ urlpatterns = [
     path("<int:pk>/items/new/", views.item_edit, name="item_add"),
     path("<int:pk>/items/<int:item_pk>/", views.item_edit, name="item_edit"),
     path("<int:pk>/items/<int:item_pk>/delete/", views.item_delete, name="item_delete"),
-    path("<int:pk>/items/<int:item_pk>/evidence/", views.evidence_upload, name="evidence_upload"),
     path("<int:pk>/items/<int:item_pk>/online/", views.item_online, name="item_online"),
     path(
         "<int:pk>/evidence/<int:evidence_pk>/delete/", views.evidence_delete, name="evidence_delete"
     ),
     path("evidence/<int:evidence_pk>/", views.evidence_file, name="evidence_file"),
     path("<int:pk>/submit/", views.request_submit, name="submit"),
-    path("<int:pk>/withdraw/", views.request_withdraw, name="withdraw"),
-    path("<int:pk>/decide/", views.request_decide, name="decide"),
 ]

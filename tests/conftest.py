@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
@@ -233,3 +234,47 @@ def celery_worker_process(queue: str, **env: str) -> Iterator[subprocess.Popen[b
         worker.terminate()
         out, _unused = worker.communicate(timeout=30)
         worker.log = out.decode(errors="replace")  # type: ignore[attr-defined]
+
+
+def decide(
+    request: Any,
+    actor: User,
+    decision: str = "approve",
+    opinion: str = "同意",
+    payload: object = None,
+) -> Any:
+    """A decision as an approver makes it: with the version they saw (the current one)."""
+    from bulu.workflow.services import request_decide
+
+    request.refresh_from_db()
+    return request_decide(
+        request=request,
+        actor=actor,
+        decision=decision,
+        opinion=opinion,
+        expected_version=request.version,
+        payload=payload,
+    )
+
+
+class CspWatch:
+    """Collects the browser's Content-Security-Policy complaints on pages it watches."""
+
+    def __init__(self) -> None:
+        self.violations: list[str] = []
+
+    def watch(self, page: Any) -> Any:
+        def on_console(message: Any) -> None:
+            if "Content Security Policy" in message.text:
+                self.violations.append(message.text)
+
+        page.on("console", on_console)
+        return page
+
+
+@pytest.fixture
+def csp() -> Iterator[CspWatch]:
+    """Browser tests watch their pages; any CSP violation fails the test at the end."""
+    watcher = CspWatch()
+    yield watcher
+    assert watcher.violations == [], watcher.violations

@@ -17,11 +17,12 @@ PERSONAS = ("alice", "bob", "carol", "dave", "erin", "frank", "gina", "oscar", "
 
 # page -> expected status per persona (alice bob carol dave erin frank gina oscar olivia)
 EXPECTED: dict[str, tuple[int, ...]] = {
-    "personal:detail": (200, 200, 200, 200, 200, 404, 404, 404, 404),
+    "workflow:detail": (200, 200, 200, 200, 200, 404, 404, 404, 404),
     # Her own pending request is no longer editable: alice is sent to its page.
     "personal:edit": (302, 403, 403, 403, 403, 404, 404, 404, 404),
     "personal:evidence_file": (200, 200, 200, 200, 200, 404, 404, 404, 404),
-    "workflow:detail": (302, 302, 302, 302, 302, 404, 404, 404, 404),
+    "workflow:mine": (200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "workflow:owners_missing": (403, 403, 403, 200, 403, 403, 403, 403, 403),
     "workflow:overview": (403, 403, 403, 200, 200, 403, 403, 403, 403),
     "workflow:window_create": (403, 403, 403, 200, 403, 403, 403, 403, 403),
     "accounts:registry_import": (403, 403, 403, 200, 403, 403, 403, 403, 403),
@@ -39,7 +40,7 @@ def pending(school: School, draft: PersonalRequest) -> PersonalRequest:  # noqa:
 
 
 def _url(name: str, request: PersonalRequest) -> str:
-    if name in ("personal:detail", "personal:edit", "workflow:detail"):
+    if name in ("personal:edit", "workflow:detail"):
         return reverse(name, args=[request.pk])
     if name == "personal:evidence_file":
         return reverse(name, args=[Evidence.objects.get(item__request=request).pk])

@@ -32,9 +32,10 @@ def test_it_passes_check_deploy_with_debug_off_and_real_secrets() -> None:
     assert "no issues" in result.stdout
 
 
-def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off() -> None:
+def test_it_refuses_to_start_production_without_a_secret_key() -> None:
     env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
     env["DEBUG"] = "0"
+    env["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/test"
     result = subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=ROOT,
@@ -45,6 +46,27 @@ def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off() -> None:
     )
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_it_runs_commands_on_the_embedded_default_without_any_variable() -> None:
+    """After `make run`, README's commands work with the venv's Python and nothing exported."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DEBUG")
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "validate_roster", "--help"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    key_file = ROOT / "var" / "secret_key"
+    assert key_file.is_file() and len(key_file.read_text().strip()) >= 50
+    assert key_file.stat().st_mode & 0o077 == 0  # readable by its owner only
 
 
 def test_it_documents_the_current_state_machine() -> None:

@@ -14,13 +14,13 @@ from openpyxl import load_workbook
 from accounts.models import Membership, User
 from accounts.passwords import initial_passwords_issue
 from accounts.services import role_grant, role_revoke
-from bulu.exceptions import ApplicationError
+from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.workflow.models import Decision, State, Window
 from bulu.workflow.selectors import todo_for_user
-from bulu.workflow.services import request_decide, requests_decide_bulk
+from bulu.workflow.services import requests_decide_bulk
 from personal import services
 from personal.models import PersonalRequest
-from tests.conftest import School
+from tests.conftest import School, decide
 from tests.personal.conftest import Mirror, draft, first_item, mirror, personal_window  # noqa: F401
 
 Role = Membership.Role
@@ -38,8 +38,8 @@ def test_nobody_approves_their_own_request(
     request = make_draft(school.alice, mirror)
     services.personal_request_submit(request=request, actor=school.alice)
     assert not todo_for_user(user=school.alice).filter(pk=request.pk).exists()
-    with pytest.raises(PermissionError, match="不能审核自己"):
-        request_decide(request=request, actor=school.alice, decision=Decision.APPROVE)
+    with pytest.raises(AccessDenied, match="不能审核自己"):
+        decide(request, school.alice, Decision.APPROVE)
     assert request.log.count() == 1
 
 
@@ -90,15 +90,21 @@ def test_a_bad_recognized_value_is_a_message_not_a_500(
     raw: str,
 ) -> None:
     services.personal_request_submit(request=draft, actor=school.alice)
-    request_decide(request=draft, actor=school.bob, decision=Decision.APPROVE)
-    request_decide(request=draft, actor=school.carol, decision=Decision.APPROVE)
+    decide(draft, school.bob)
+    decide(draft, school.carol)
     item = first_item(draft)
     client.force_login(school.dave)
     response = client.post(
-        reverse("personal:decide", args=[draft.pk]),
-        {"decision": "approve", f"value-{item.pk}": raw, f"reason-{item.pk}": "折算"},
+        reverse("workflow:decide", args=[draft.pk]),
+        {
+            "decision": "approve",
+            "version": draft.version,
+            f"value-{item.pk}": raw,
+            f"reason-{item.pk}": "折算",
+        },
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
+    assert f'value="{raw}"' in response.content.decode()  # shown again as typed
     assert "认定学分值" in response.content.decode()
     assert PersonalRequest.objects.get(pk=draft.pk).state == State.PENDING
     assert first_item(draft).recognized_value is None

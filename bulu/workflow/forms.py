@@ -1,15 +1,16 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from bulu.workflow.models import Kind, State, Window
+from bulu.workflow.models import State, Window
+from bulu.workflow.registry import kind_choices
 
 
 class QueueFilterForm(forms.Form):
-    kind = forms.ChoiceField(
-        label=_("类型"), required=False, choices=[("", _("全部类型")), *Kind.choices]
-    )
+    kind = forms.ChoiceField(label=_("类型"), required=False)
     college = forms.ChoiceField(label=_("学院"), required=False)
     klass = forms.ChoiceField(label=_("班级"), required=False)
     window = forms.ChoiceField(label=_("补录通知"), required=False)
@@ -18,6 +19,11 @@ class QueueFilterForm(forms.Form):
     )
     waiting_days = forms.IntegerField(label=_("等待超过（天）"), required=False, min_value=0)
     q = forms.CharField(label=_("学号/姓名"), required=False, max_length=32)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only kinds that exist in this installation.
+        self.fields["kind"].choices = [("", _("全部类型")), *kind_choices()]  # type: ignore[attr-defined]
 
 
 class WindowForm(forms.ModelForm[Window]):
@@ -32,6 +38,10 @@ class WindowForm(forms.ModelForm[Window]):
                 attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
             ),
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = kind_choices()  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from accounts.models import Organization
+from accounts.selectors import user_scope
 
 
 class Kind(models.TextChoices):
@@ -58,7 +59,7 @@ def _may_act_at_current_step(instance: models.Model, user: Any) -> bool:
     step = instance.current_step
     if step is None:
         return False
-    return bool(user.has_perm(f"accounts.{STEP_PERMISSION[step.role]}", step.organization))
+    return user_scope(user=user).has(STEP_PERMISSION[step.role], step.organization_id)
 
 
 def _is_applicant(instance: models.Model, user: Any) -> bool:
@@ -165,6 +166,8 @@ class BackfillRequest(ConcurrentTransitionMixin, models.Model):
         related_name="+",
     )
     version = models.PositiveIntegerField(_("版本"), default=0)
+    # Counts (re)submissions: the four-eyes rule holds within one submission's decisions.
+    submission = models.PositiveSmallIntegerField(_("提交次数"), default=0)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
     submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True, db_index=True)
@@ -192,10 +195,12 @@ class BackfillRequest(ConcurrentTransitionMixin, models.Model):
     @transition(field=state, source=State.DRAFT, target=State.PENDING, permission=_is_applicant)
     def submit(self) -> None:
         self.step_index = 0
+        self.submission += 1
 
     @transition(field=state, source=State.RETURNED, target=State.PENDING, permission=_is_applicant)
     def resubmit(self) -> None:
         self.step_index = 0
+        self.submission += 1
 
     @transition(
         field=state,
@@ -319,12 +324,17 @@ class ApprovalRecord(models.Model):
     opinion = models.TextField(_("意见"), blank=True)
     from_state = models.CharField(_("原状态"), max_length=16, choices=State.choices)
     to_state = models.CharField(_("新状态"), max_length=16, choices=State.choices)
+    submission = models.PositiveSmallIntegerField(_("第几次提交"), default=0)
+    # What the decider saw beyond the request itself, as its kind reports it (e.g. which roster
+    # version a collective request's approver decided on).
+    context = models.JSONField(_("审核时所见"), default=dict, blank=True)
     created_at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
 
     class Meta:
         verbose_name = _("审批记录")
         verbose_name_plural = _("审批记录")
         ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["request", "actor", "submission"])]
 
     def __str__(self) -> str:
         return f"{self.get_decision_display()} · {self.actor}"
@@ -357,6 +367,9 @@ class Notification(models.Model):
     )
     text = models.CharField(_("内容"), max_length=300)
     url = models.CharField(_("链接"), max_length=200, blank=True)
+    # A 待办: "this waits for you". Marked done for everyone once the request moves on.
+    is_todo = models.BooleanField(_("待办"), default=False)
+    done_at = models.DateTimeField(_("已处理时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("时间"), default=timezone.now)
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
 
@@ -364,7 +377,33 @@ class Notification(models.Model):
         verbose_name = _("消息")
         verbose_name_plural = _("消息")
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["recipient", "read_at"])]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"]),
+            models.Index(fields=["request", "is_todo", "done_at"]),
+        ]
 
     def __str__(self) -> str:
         return self.text
+
+
+class OwnerGapAlert(models.Model):
+    """The center was told that `organization` has nobody for `role` (told once per gap).
+
+    Deleted when someone gets the role there, so a later gap is reported again.
+    """
+
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("组织"), on_delete=models.CASCADE, related_name="+"
+    )
+    role = models.CharField(_("环节"), max_length=16, choices=StepRole.choices)
+    notified_at = models.DateTimeField(_("通知时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("缺少审核人提醒")
+        verbose_name_plural = _("缺少审核人提醒")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "role"], name="owner_gap_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} · {self.get_role_display()}"

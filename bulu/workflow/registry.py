@@ -1,23 +1,58 @@
 """Kinds plug into the shared workflow here, so `bulu.workflow` never imports a kind.
 
-Each kind registers, from its AppConfig.ready(), what happens when one of its requests is finally
-approved (e.g. creating credit records) and where its detail page lives.
+Each kind registers, from its AppConfig.ready(), what is its own: its route, what final approval
+does (e.g. create credit records), the body of the shared request page, extra inputs a decision
+takes at given steps, its "new request" entry point and who may apply. Everything else — the page
+frame, the decision, the log, the queues — is the workflow's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from bulu.workflow.models import BackfillRequest
+from bulu.workflow.models import BackfillRequest, Kind
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from bulu.workflow.routing import StepSpec
+
+
+def _no_context(request: BackfillRequest, user: User) -> dict[str, Any]:
+    return {}
 
 
 @dataclass(frozen=True)
 class KindHooks:
+    # The route fixed at (re)submission; raises MissingStepOwner when a step has no owner.
+    route: Callable[[BackfillRequest], Sequence[StepSpec]]
+    # Final approval, inside the approval's transaction; must be idempotent.
     on_approved: Callable[[BackfillRequest], None]
-    detail_url_name: str
-    # One line on what approving the request grants, shown before a bulk approval.
+    # Who may apply for this kind, from the roles the user holds anywhere.
+    may_apply: Callable[[frozenset[str]], bool]
+    create_url_name: str
+    # The kind's part of the shared request page.
+    body_template: str
+    body_context: Callable[[BackfillRequest, User], dict[str, Any]] = _no_context
+    # Where the applicant edits a draft or returned request ("" if the body page does it).
+    edit_url_name: str = ""
+    # One line on what approving grants, shown before a bulk approval.
     summary: Callable[[BackfillRequest], str] | None = None
+    # Extra decision inputs at the step roles listed: a template inside the decision form, its
+    # context (given the posted values when the form is shown again), a parser of the posted
+    # values (raises ApplicationError) and what the service does with the parsed payload.
+    decision_roles: frozenset[str] = field(default_factory=frozenset)
+    decision_template: str = ""
+    decision_context: Callable[[BackfillRequest, Mapping[str, str] | None], dict[str, Any]] = (
+        lambda request, posted: {}
+    )
+    decision_parse: Callable[[BackfillRequest, Mapping[str, str]], object] | None = None
+    decision_apply: Callable[[BackfillRequest, User, str, object], None] | None = None
+    # Facts the approval record keeps about what the decider saw (JSON-serializable).
+    log_context: Callable[[BackfillRequest], dict[str, Any]] | None = None
+    # (label, url) download links for people who may see the request.
+    downloads: Callable[[BackfillRequest, User], list[tuple[str, str]]] | None = None
 
 
 _HOOKS: dict[str, KindHooks] = {}
@@ -27,8 +62,20 @@ def kind_register(*, kind: str, hooks: KindHooks) -> None:
     _HOOKS[kind] = hooks
 
 
-def kind_hooks(kind: str) -> KindHooks | None:
-    return _HOOKS.get(kind)
+def kind_hooks(kind: str) -> KindHooks:
+    try:
+        return _HOOKS[kind]
+    except KeyError as exc:
+        raise LookupError(f"kind {kind!r} is not registered") from exc
+
+
+def registered_kinds() -> list[str]:
+    """Registered kinds in the regulation's order."""
+    return [k for k in Kind.values if k in _HOOKS]
+
+
+def kind_choices() -> list[tuple[str, str]]:
+    return [(k, str(Kind(k).label)) for k in registered_kinds()]
 
 
 def request_summary(request: BackfillRequest) -> str:

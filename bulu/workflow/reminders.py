@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,9 +36,12 @@ def reminders_windows_closing() -> int:
             locked = Window.objects.select_for_update().get(pk=window.pk)
             if locked.reminded_at is not None:
                 continue
+            # Drafts have no window yet; returned requests belong to the one they were sent in.
             waiting = BackfillRequest.objects.filter(
-                kind=window.kind, state__in=[State.DRAFT, State.RETURNED]
-            ).filter(models_q_window(window))
+                Q(window__isnull=True) | Q(window=window),
+                kind=window.kind,
+                state__in=[State.DRAFT, State.RETURNED],
+            )
             users = User.objects.filter(pk__in=waiting.values("applicant_id"))
             text = _("《%(title)s》将于 %(end)s 截止，你还有未提交的申请，请尽快提交。") % {
                 "title": window.title,
@@ -48,13 +52,6 @@ def reminders_windows_closing() -> int:
             locked.reminded_at = now
             locked.save(update_fields=["reminded_at"])
     return sent
-
-
-def models_q_window(window: Window) -> object:
-    from django.db.models import Q
-
-    # Drafts have no window yet; returned requests belong to the window they were submitted in.
-    return Q(window__isnull=True) | Q(window=window)
 
 
 def reminders_waiting_approvers() -> int:

@@ -2,71 +2,103 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import Organization, User
-from accounts.selectors import organizations_for_user, user_is_school_wide
+from accounts.models import Membership, Organization, User
+from accounts.selectors import Scope, user_scope
 from bulu.workflow.models import (
     STEP_PERMISSION,
     ApprovalRecord,
     BackfillRequest,
+    Decision,
     Notification,
+    OwnerGapAlert,
     RouteStep,
     State,
+    StepRole,
     Window,
 )
+from bulu.workflow.registry import kind_hooks, registered_kinds
+from bulu.workflow.routing import OWNER_ROLE, STEP_ORG_KINDS
+
+STEP_DECISIONS = (Decision.APPROVE, Decision.RETURN, Decision.REJECT)
 
 
-def _orgs(user: User, codename: str) -> QuerySet[Organization]:
-    return organizations_for_user(user=user, perm=f"accounts.{codename}")
-
-
-def _acting_steps(user: User) -> Q:
-    """Route steps at which `user` may act: the step's permission on the step's organization."""
+def _acting_steps(scope: Scope) -> Q:
+    """Route steps at which the scope's user may act: the step's permission on its organization."""
     q = Q(pk__in=[])
     for role, codename in STEP_PERMISSION.items():
-        q |= Q(role=role, organization__in=_orgs(user, codename))
+        org_ids = scope.org_ids(codename)
+        if org_ids:
+            q |= Q(role=role, organization_id__in=sorted(org_ids))
     return q
 
 
 def requests_visible_to(*, user: User) -> QuerySet[BackfillRequest]:
-    """Own requests, those of units the user applies for, and those routed through the user."""
+    """Own requests, those of units the user applies for, and those routed through the user.
+
+    A draft is its author's alone until it is first submitted, whoever else may look.
+    """
     qs = BackfillRequest.objects.all()
-    if user_is_school_wide(user=user):
-        # A draft is the applicant's own until it is first submitted.
+    scope = user_scope(user=user)
+    if scope.school_wide:
         return qs.filter(Q(submitted_at__isnull=False) | Q(applicant=user))
-    routed = RouteStep.objects.filter(_acting_steps(user)).values("request_id")
+    routed = RouteStep.objects.filter(_acting_steps(scope)).values("request_id")
+    unit = sorted(scope.org_ids("submit_for_org"))
     return qs.filter(
-        Q(applicant=user) | Q(applicant_org__in=_orgs(user, "submit_for_org")) | Q(pk__in=routed)
+        Q(applicant=user)
+        | (Q(submitted_at__isnull=False) & (Q(applicant_org_id__in=unit) | Q(pk__in=routed)))
     )
 
 
 def request_get_for_user(*, user: User, pk: int) -> BackfillRequest:
     try:
-        return requests_visible_to(user=user).get(pk=pk)
+        return (
+            requests_visible_to(user=user)
+            .select_related(
+                "applicant", "applicant_org__parent", "current_step__organization", "window"
+            )
+            .get(pk=pk)
+        )
     except BackfillRequest.DoesNotExist as exc:
         raise Http404 from exc
+
+
+def _decided_by(user: User) -> Exists:
+    """The user already decided at a step of this submission (four eyes: not again)."""
+    return Exists(
+        ApprovalRecord.objects.filter(
+            request_id=OuterRef("pk"),
+            submission=OuterRef("submission"),
+            actor_id=user.pk,
+            decision__in=STEP_DECISIONS,
+        )
+    )
 
 
 def todo_for_user(*, user: User) -> QuerySet[BackfillRequest]:
     """我的待办: pending requests whose current step the user may act on.
 
-    Joined through `current_step` (pending requests are few) rather than testing membership in
-    the set of all route steps the user could act on (three per request, 300k at 100k requests).
+    Joined through `current_step`, testing its role and organization against the organizations
+    the user acts for (literal ids: a user acts for a handful). Nobody reviews their own request
+    or a request they already decided at another step of the same submission.
     """
+    scope = user_scope(user=user)
     q = Q(pk__in=[])
     for role, codename in STEP_PERMISSION.items():
-        # A user acts for a handful of organizations: literal ids let the database start from
-        # the route-step index instead of testing every pending request against a subquery.
-        org_ids = list(_orgs(user, codename).values_list("pk", flat=True))
+        org_ids = scope.org_ids(codename)
         if org_ids:
-            q |= Q(current_step__role=role, current_step__organization_id__in=org_ids)
-    # Nobody reviews their own request, whatever roles they hold.
-    return BackfillRequest.objects.filter(q, state=State.PENDING).exclude(applicant=user)
+            q |= Q(current_step__role=role, current_step__organization_id__in=sorted(org_ids))
+    return (
+        BackfillRequest.objects.filter(q, state=State.PENDING)
+        .exclude(applicant=user)
+        .exclude(_decided_by(user))
+    )
 
 
 def request_list_for_display(qs: QuerySet[BackfillRequest]) -> QuerySet[BackfillRequest]:
@@ -138,13 +170,64 @@ def request_log(*, request: BackfillRequest) -> QuerySet[ApprovalRecord]:
 
 
 def request_may_act(*, user: User, request: BackfillRequest) -> bool:
-    return todo_for_user(user=user).filter(pk=request.pk).exists()
+    """Whether `user` may decide at the request's current step now (the queue's rule)."""
+    step = request.current_step
+    if request.state != State.PENDING or step is None or request.applicant_id == user.pk:
+        return False
+    if not user_scope(user=user).has(STEP_PERMISSION[step.role], step.organization_id):
+        return False
+    return not ApprovalRecord.objects.filter(
+        request_id=request.pk,
+        submission=request.submission,
+        actor_id=user.pk,
+        decision__in=STEP_DECISIONS,
+    ).exists()
+
+
+def my_requests(*, user: User) -> QuerySet[BackfillRequest]:
+    """我的申请: the user's own requests of every kind."""
+    return request_list_for_display(BackfillRequest.objects.filter(applicant=user)).order_by(
+        "-created_at", "-pk"
+    )
+
+
+# --- windows ---------------------------------------------------------------------------------
 
 
 def windows_open(*, at: datetime | None = None, kind: str = "") -> QuerySet[Window]:
     now = at or timezone.now()
-    qs = Window.objects.filter(is_published=True, opens_at__lte=now, closes_at__gt=now)
+    qs = Window.objects.filter(
+        is_published=True, opens_at__lte=now, closes_at__gt=now, kind__in=registered_kinds()
+    )
     return qs.filter(kind=kind) if kind else qs
+
+
+@dataclass(frozen=True)
+class NewRequestEntry:
+    kind: str
+    label: str
+    url_name: str
+
+
+def kinds_user_may_start(*, user: User, roles: frozenset[str]) -> list[NewRequestEntry]:
+    """ "新建…" entries: registered kinds open for submission now that this user may apply for."""
+    from bulu.workflow.models import Kind
+    from bulu.workflow.services import window_verdict
+
+    now = timezone.now()
+    published = list(Window.objects.filter(is_published=True, kind__in=registered_kinds()))
+    entries = []
+    for kind in registered_kinds():
+        hooks = kind_hooks(kind)
+        if not hooks.may_apply(roles):
+            continue
+        if not window_verdict(kind=kind, at=now, published=published).open:
+            continue
+        entries.append(NewRequestEntry(kind, str(Kind(kind).label), hooks.create_url_name))
+    return entries
+
+
+# --- messages --------------------------------------------------------------------------------
 
 
 def notifications_for(*, user: User) -> QuerySet[Notification]:
@@ -153,3 +236,63 @@ def notifications_for(*, user: User) -> QuerySet[Notification]:
 
 def notifications_unread_count(*, user: User) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+# --- step owners ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OwnerGap:
+    """An organization (or a school unit that does not exist yet) lacking a step's owner."""
+
+    role: str
+    kind_label: str
+    organization: Organization | None
+    college: Organization | None
+    notified_at: datetime | None
+
+    @property
+    def owner_role(self) -> str:
+        return OWNER_ROLE[self.role]
+
+    @property
+    def role_label(self) -> str:
+        return str(Membership.Role(self.owner_role).label)
+
+
+def owner_gaps() -> list[OwnerGap]:
+    """Every organization that lacks an owner for a step some route needs.
+
+    Classes (with students) need a counselor, 团总支 a secretary, organizations and clubs an
+    advisor; the school needs center staff and a committee reviewer. One query per step role.
+    """
+    alerts = {(a.organization_id, a.role): a.notified_at for a in OwnerGapAlert.objects.all()}
+    gaps: list[OwnerGap] = []
+    for role, org_kinds in STEP_ORG_KINDS.items():
+        holders = Membership.objects.filter(
+            organization_id=OuterRef("pk"), role=OWNER_ROLE[role], user__is_active=True
+        )
+        orgs = Organization.objects.filter(kind__in=org_kinds, is_active=True).select_related(
+            "parent"
+        )
+        if role == StepRole.COUNSELOR:
+            students = Membership.objects.filter(
+                organization_id=OuterRef("pk"), role=Membership.Role.STUDENT
+            )
+            orgs = orgs.filter(Exists(students))
+        found = list(orgs.annotate(has_owner=Exists(holders)).order_by("parent__name", "name"))
+        if role in (StepRole.CENTER, StepRole.COMMITTEE) and not found:
+            gaps.append(OwnerGap(role, "", None, None, None))
+            continue
+        for org in found:
+            if not org.has_owner:
+                gaps.append(
+                    OwnerGap(
+                        role,
+                        org.get_kind_display(),
+                        org,
+                        org.college,
+                        alerts.get((org.pk, role)),
+                    )
+                )
+    return gaps

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
-from django.urls import NoReverseMatch, reverse
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, has_transition_perm
-from guardian.shortcuts import get_users_with_perms
 
-from accounts.models import User
-from bulu.exceptions import ApplicationError
+from accounts.models import Membership, Organization, User
+from accounts.selectors import user_scope
+from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.workflow.models import (
     STEP_PERMISSION,
     ApprovalRecord,
@@ -23,14 +26,18 @@ from bulu.workflow.models import (
     Decision,
     Kind,
     Notification,
+    OwnerGapAlert,
     RouteStep,
     State,
+    StepRole,
     Window,
 )
-from bulu.workflow.registry import kind_hooks
-from bulu.workflow.routing import StepSpec
+from bulu.workflow.registry import kind_hooks, registered_kinds
+from bulu.workflow.routing import OWNER_ROLE, MissingStepOwner, StepSpec
 
 STALE_MESSAGE = _("该申请刚刚已被他人处理或已更新，请刷新页面后再操作。")
+# Decisions at a step: one person makes at most one of them per submission (four eyes).
+STEP_DECISIONS = (Decision.APPROVE, Decision.RETURN, Decision.REJECT)
 
 
 # --- windows -------------------------------------------------------------------------------------
@@ -40,46 +47,68 @@ def _fmt(dt: datetime) -> str:
     return date_format(timezone.localtime(dt), "Y年n月j日 H:i")
 
 
-def window_for_submission(*, kind: str, at: datetime) -> Window | None:
-    """The open window a new submission of `kind` goes into; refuses when none is open.
+@dataclass(frozen=True)
+class WindowVerdict:
+    """Whether `kind` takes submissions at a moment, the window they go into, and why not."""
 
-    Collective requests need no window unless the center has published one for them.
-    """
-    published = Window.objects.filter(kind=kind, is_published=True)
-    open_now = published.filter(opens_at__lte=at, closes_at__gt=at).order_by("closes_at").first()
-    if open_now:
-        return open_now
-    if kind == Kind.COLLECTIVE and not published.exists():
-        return None
-    last = published.filter(closes_at__lte=at).order_by("-closes_at").first()
-    upcoming = published.filter(opens_at__gt=at).order_by("opens_at").first()
-    label = Kind(kind).label
-    if upcoming:
-        raise ApplicationError(
-            _("%(kind)s尚未开放：《%(title)s》的提交时间为 %(start)s 至 %(end)s。")
-            % {
-                "kind": label,
-                "title": upcoming.title,
-                "start": _fmt(upcoming.opens_at),
-                "end": _fmt(upcoming.closes_at),
-            }
+    open: bool
+    window: Window | None
+    reason: str = ""
+
+
+def window_verdict(
+    *, kind: str, at: datetime, published: Sequence[Window] | None = None
+) -> WindowVerdict:
+    """Collective requests need no window unless the center has published one for them."""
+    windows = [
+        w
+        for w in (
+            published
+            if published is not None
+            else Window.objects.filter(kind=kind, is_published=True)
         )
-    if last:
-        raise ApplicationError(
-            _(
-                "%(kind)s已截止：《%(title)s》的提交时间为 %(start)s 至 %(end)s。"
-                "按规定，因自身原因未按时提交的不再补录。"
-            )
-            % {
-                "kind": label,
-                "title": last.title,
-                "start": _fmt(last.opens_at),
-                "end": _fmt(last.closes_at),
-            }
-        )
-    raise ApplicationError(
-        _("%(kind)s当前没有开放的补录通知，请留意二课中心发布的通知。") % {"kind": label}
+        if w.kind == kind and w.is_published
+    ]
+    open_now = sorted(
+        (w for w in windows if w.opens_at <= at < w.closes_at), key=lambda w: w.closes_at
     )
+    if open_now:
+        return WindowVerdict(True, open_now[0])
+    if kind == Kind.COLLECTIVE and not windows:
+        return WindowVerdict(True, None)
+    label = Kind(kind).label
+    upcoming = sorted((w for w in windows if w.opens_at > at), key=lambda w: w.opens_at)
+    past = sorted((w for w in windows if w.closes_at <= at), key=lambda w: w.closes_at)
+    if upcoming:
+        w = upcoming[0]
+        reason = _("%(kind)s尚未开放：《%(title)s》的提交时间为 %(start)s 至 %(end)s。") % {
+            "kind": label,
+            "title": w.title,
+            "start": _fmt(w.opens_at),
+            "end": _fmt(w.closes_at),
+        }
+    elif past:
+        w = past[-1]
+        reason = _(
+            "%(kind)s已截止：《%(title)s》的提交时间为 %(start)s 至 %(end)s。"
+            "按规定，因自身原因未按时提交的不再补录。"
+        ) % {
+            "kind": label,
+            "title": w.title,
+            "start": _fmt(w.opens_at),
+            "end": _fmt(w.closes_at),
+        }
+    else:
+        reason = _("%(kind)s当前没有开放的补录通知，请留意二课中心发布的通知。") % {"kind": label}
+    return WindowVerdict(False, None, reason)
+
+
+def window_for_submission(*, kind: str, at: datetime) -> Window | None:
+    """The open window a new submission of `kind` goes into; refuses when none is open."""
+    verdict = window_verdict(kind=kind, at=at)
+    if not verdict.open:
+        raise ApplicationError(verdict.reason)
+    return verdict.window
 
 
 def _window_for_resubmission(*, request: BackfillRequest, at: datetime) -> Window | None:
@@ -103,44 +132,58 @@ def _window_for_resubmission(*, request: BackfillRequest, at: datetime) -> Windo
     return window
 
 
-def window_create(
-    *,
-    actor: User,
-    kind: str,
-    title: str,
-    body: str,
-    opens_at: datetime,
-    closes_at: datetime,
-    grace_days: int = 0,
-) -> Window:
-    if closes_at <= opens_at:
+@dataclass
+class WindowData:
+    kind: str
+    title: str
+    body: str
+    opens_at: datetime
+    closes_at: datetime
+    grace_days: int = 0
+    is_published: bool = True
+
+
+def _window_check(*, actor: User, data: WindowData) -> None:
+    if not user_scope(user=actor).org_ids("approve_as_center"):
+        raise AccessDenied(_("只有二课中心工作人员可以发布补录通知。"))
+    if data.kind not in registered_kinds():
+        raise ApplicationError(_("该补录类型尚未开通。"))
+    if data.closes_at <= data.opens_at:
         raise ApplicationError(_("截止时间必须晚于开始时间。"))
-    return Window.objects.create(
-        kind=kind,
-        title=title,
-        body=body,
-        opens_at=opens_at,
-        closes_at=closes_at,
-        grace_days=grace_days,
-        created_by=actor,
-    )
+    if not data.title.strip():
+        raise ApplicationError(_("请填写通知标题。"))
+
+
+def window_create(*, actor: User, data: WindowData) -> Window:
+    _window_check(actor=actor, data=data)
+    return Window.objects.create(**data.__dict__, created_by=actor)
+
+
+def window_update(*, window: Window, actor: User, data: WindowData) -> Window:
+    _window_check(actor=actor, data=data)
+    with transaction.atomic():
+        locked = Window.objects.select_for_update().get(pk=window.pk)
+        for name, value in data.__dict__.items():
+            setattr(locked, name, value)
+        if locked.closes_at != window.closes_at:
+            locked.reminded_at = None  # a new deadline deserves its own reminder
+        locked.save()
+    return locked
 
 
 # --- notifications -------------------------------------------------------------------------------
 
 
 def request_url(request: BackfillRequest) -> str:
-    hooks = kind_hooks(request.kind)
-    try:
-        if hooks:
-            return reverse(hooks.detail_url_name, args=[request.pk])
-    except NoReverseMatch:
-        pass
     return reverse("workflow:detail", args=[request.pk])
 
 
 def notify(
-    *, recipients: Iterable[User], text: str, request: BackfillRequest | None = None
+    *,
+    recipients: Iterable[User],
+    text: str,
+    request: BackfillRequest | None = None,
+    is_todo: bool = False,
 ) -> None:
     """In-app messages now, e-mails after commit (by a task)."""
     users = {u.pk: u for u in recipients}
@@ -148,7 +191,12 @@ def notify(
         return
     url = request_url(request) if request else ""
     Notification.objects.bulk_create(
-        [Notification(recipient_id=pk, request=request, text=text, url=url) for pk in users]
+        [
+            Notification(
+                recipient_id=pk, request=request, text=text[:300], url=url, is_todo=is_todo
+            )
+            for pk in users
+        ]
     )
     emails = [u.email for u in users.values() if u.email]
     if emails:
@@ -157,24 +205,90 @@ def notify(
         transaction.on_commit(lambda: send_notification_email.delay(emails, text, url))
 
 
+def _todos_done(request: BackfillRequest) -> None:
+    """The request moved on: every 待办 about it is done, for everyone who got one."""
+    now = timezone.now()
+    Notification.objects.filter(request=request, is_todo=True, done_at__isnull=True).update(
+        done_at=now, read_at=Coalesce("read_at", now)
+    )
+
+
 def step_people(step: RouteStep) -> list[User]:
+    """Everyone who may act at `step` (holders of its permission on its organization)."""
     codename = STEP_PERMISSION[step.role]
     return list(
-        get_users_with_perms(
-            step.organization, with_group_users=False, only_with_perms_in=[codename]
-        )
+        User.objects.filter(
+            is_active=True,
+            organizationuserobjectpermission__content_object_id=step.organization_id,
+            organizationuserobjectpermission__permission__codename=codename,
+        ).distinct()
     )
 
 
 def _notify_arrival(request: BackfillRequest) -> None:
     step = request.current_step
     if request.state == State.PENDING and step is not None:
+        deciders = set(_deciders(request))
         notify(
-            recipients=step_people(step),
+            recipients=[
+                u
+                for u in step_people(step)
+                if u.pk != request.applicant_id and u.pk not in deciders
+            ],
             request=request,
+            is_todo=True,
             text=_("待办：%(title)s（%(applicant)s）等待你%(label)s。")
             % {"title": request.title, "applicant": request.applicant, "label": step.label},
         )
+
+
+def center_staff() -> list[User]:
+    return list(
+        User.objects.filter(
+            is_active=True,
+            memberships__role=Membership.Role.CENTER_STAFF,
+            memberships__organization__is_active=True,
+        ).distinct()
+    )
+
+
+def owner_gap_report(*, role: str, organization: Organization | None, message: str) -> bool:
+    """Tell the center, once per organization and step, that a route step has nobody.
+
+    Runs in its own transaction (the refused submission writes nothing). Returns whether a
+    message went out now.
+    """
+    if organization is None:
+        organization = Organization.objects.filter(kind=_SCHOOL_UNIT.get(role, "")).first()
+    if organization is None:
+        return False  # no unit to record the gap on; the refusal message says what is missing
+    try:
+        with transaction.atomic():
+            _alert, created = OwnerGapAlert.objects.get_or_create(
+                organization=organization, role=role
+            )
+            if created:
+                recipients = center_staff() or list(
+                    User.objects.filter(is_superuser=True, is_active=True)
+                )
+                notify(
+                    recipients=recipients,
+                    text=_("缺少审核人：%(org)s 没有%(role)s，相关申请无法提交。%(message)s")
+                    % {
+                        "org": organization.name,
+                        "role": StepRole(role).label,
+                        "message": message,
+                    },
+                )
+    except IntegrityError:  # a simultaneous refusal recorded it first
+        return False
+    return created
+
+
+_SCHOOL_UNIT: dict[str, str] = {
+    StepRole.CENTER: Organization.Kind.CENTER,
+    StepRole.COMMITTEE: Organization.Kind.COMMITTEE,
+}
 
 
 # --- transitions ---------------------------------------------------------------------------------
@@ -183,7 +297,7 @@ def _notify_arrival(request: BackfillRequest) -> None:
 def _lock(request: BackfillRequest, expected_version: int | None) -> BackfillRequest:
     """Re-read the request under a row lock; refuse when someone changed it meanwhile."""
     # No select_related here: PostgreSQL refuses FOR UPDATE on the nullable side of an outer join.
-    locked = type(request).objects.select_for_update().get(pk=request.pk)
+    locked = BackfillRequest.objects.select_for_update().get(pk=request.pk)
     if expected_version is not None and locked.version != expected_version:
         raise ApplicationError(STALE_MESSAGE)
     return locked
@@ -205,6 +319,7 @@ def _log(
     from_state: str,
     opinion: str = "",
     step: RouteStep | None = None,
+    context: dict[str, Any] | None = None,
 ) -> ApprovalRecord:
     return ApprovalRecord.objects.create(
         request=request,
@@ -217,23 +332,48 @@ def _log(
         opinion=opinion,
         from_state=from_state,
         to_state=request.state,
+        submission=request.submission,
+        context=context or {},
     )
+
+
+def _deciders(request: BackfillRequest) -> list[int]:
+    """Who already decided at a step of the request's current submission."""
+    return list(
+        ApprovalRecord.objects.filter(
+            request_id=request.pk, submission=request.submission, decision__in=STEP_DECISIONS
+        ).values_list("actor_id", flat=True)
+    )
+
+
+def request_route(request: BackfillRequest) -> list[StepSpec]:
+    """The kind's route; a missing owner refuses the submission and tells the center once."""
+    try:
+        route = list(kind_hooks(request.kind).route(request))
+    except MissingStepOwner as gap:
+        owner_gap_report(role=gap.role, organization=gap.organization, message=gap.message)
+        raise
+    if not route:
+        raise ApplicationError(_("找不到可以审核该申请的老师或部门，请联系二课中心。"))
+    return route
 
 
 def request_submit(
     *,
     request: BackfillRequest,
     actor: User,
-    route: Sequence[StepSpec],
     expected_version: int | None = None,
     at: datetime | None = None,
 ) -> BackfillRequest:
-    """Submit a draft, or resubmit a returned request; the route starts again at step 1."""
+    """Submit a draft, or resubmit a returned request; the route starts again at step 1.
+
+    Call it outside any transaction of your own: when a step has no owner the submission is
+    refused, and the alert to the center is committed on its own before the refusal is raised.
+    """
     now = at or timezone.now()
     if actor.pk != request.applicant_id:
-        raise ApplicationError(_("只有申请人本人可以提交该申请。"))
-    if not route:
-        raise ApplicationError(_("找不到可以审核该申请的老师或部门，请联系二课中心。"))
+        raise AccessDenied(_("只有申请人本人可以提交该申请。"))
+    route = request_route(request)
     with transaction.atomic():
         locked = _lock(request, expected_version)
         from_state = locked.state
@@ -262,7 +402,14 @@ def request_submit(
         locked.submitted_at = now
         locked.decided_at = None
         _save(locked)
-        _log(locked, actor=actor, decision=decision, from_state=from_state)
+        _log(
+            locked,
+            actor=actor,
+            decision=decision,
+            from_state=from_state,
+            context=_log_context(locked),
+        )
+        _todos_done(locked)
         _notify_arrival(locked)
     _copy_back(request, locked)
     return request
@@ -274,6 +421,11 @@ def _copy_back(target: BackfillRequest, source: BackfillRequest) -> None:
         target.refresh_from_db()
 
 
+def _log_context(request: BackfillRequest) -> dict[str, Any]:
+    hooks = kind_hooks(request.kind)
+    return hooks.log_context(request) if hooks.log_context else {}
+
+
 DECISIONS_NEEDING_OPINION = {Decision.RETURN, Decision.REJECT}
 
 
@@ -282,12 +434,18 @@ def request_decide(
     request: BackfillRequest,
     actor: User,
     decision: str,
+    expected_version: int,
     opinion: str = "",
-    expected_version: int | None = None,
+    payload: object = None,
 ) -> BackfillRequest:
-    """Approve, return (退回修改) or reject (不予通过) at the current step."""
+    """Approve, return (退回修改) or reject (不予通过) at the current step.
+
+    `expected_version` is the version the approver saw (required: a decision on a page that
+    changed meanwhile is refused). `payload` is the kind's parsed extra input for this step
+    (e.g. the center's recognized values), applied in the same transaction.
+    """
     opinion = (opinion or "").strip()
-    if decision not in (Decision.APPROVE, Decision.RETURN, Decision.REJECT):
+    if decision not in STEP_DECISIONS:
         raise ApplicationError(_("未知的审核操作。"))
     if decision in DECISIONS_NEEDING_OPINION and not opinion:
         raise ApplicationError(_("退回修改或不予通过时，请填写意见（说明原因）。"))
@@ -303,9 +461,18 @@ def request_decide(
         }
         method = methods[decision]
         if step is None or not has_transition_perm(method, actor):
-            raise PermissionError(_("你不是该申请当前环节的审核人。"))
+            raise AccessDenied(_("你不是该申请当前环节的审核人。"))
         if actor.pk == locked.applicant_id:
-            raise PermissionError(_("不能审核自己提交的申请，请由其他审核人处理。"))
+            raise AccessDenied(_("不能审核自己提交的申请，请由其他审核人处理。"))
+        if actor.pk in _deciders(locked):
+            raise AccessDenied(
+                _(
+                    "你已在本次提交中审核过该申请的其他环节；同一人不能审核两个环节，请由其他审核人处理。"
+                )
+            )
+        hooks = kind_hooks(locked.kind)
+        if hooks.decision_apply is not None and step.role in hooks.decision_roles:
+            hooks.decision_apply(locked, actor, decision, payload)
         from_state = locked.state
         if decision == Decision.APPROVE:
             steps = list(locked.route_steps.all())
@@ -325,19 +492,19 @@ def request_decide(
             from_state=from_state,
             opinion=opinion,
             step=step,
+            context=_log_context(locked),
         )
         if locked.state == State.APPROVED:
-            hooks = kind_hooks(locked.kind)
-            if hooks:
-                hooks.on_approved(locked)
-        _notify_decision(locked, decision=decision, actor=actor, opinion=opinion, step=step)
+            hooks.on_approved(locked)
+        _todos_done(locked)
+        _notify_decision(locked, decision=decision, opinion=opinion, step=step)
         _notify_arrival(locked)
     _copy_back(request, locked)
     return request
 
 
 def _notify_decision(
-    request: BackfillRequest, *, decision: str, actor: User, opinion: str, step: RouteStep | None
+    request: BackfillRequest, *, decision: str, opinion: str, step: RouteStep | None
 ) -> None:
     label = step.label if step else ""
     if request.state == State.APPROVED:
@@ -366,7 +533,7 @@ def request_withdraw(
     with transaction.atomic():
         locked = _lock(request, expected_version)
         if actor.pk != locked.applicant_id:
-            raise PermissionError(_("只有申请人本人可以撤回。"))
+            raise AccessDenied(_("只有申请人本人可以撤回。"))
         if not has_transition_perm(locked.withdraw, actor):
             raise ApplicationError(_("审核已经开始，不能再撤回。"))
         from_state = locked.state
@@ -374,6 +541,7 @@ def request_withdraw(
         locked.current_step = None
         _save(locked)
         _log(locked, actor=actor, decision=Decision.WITHDRAW, from_state=from_state)
+        _todos_done(locked)
     _copy_back(request, locked)
     return request
 
@@ -406,8 +574,8 @@ def requests_decide_bulk(
                     expected_version=version,
                 )
             )
-        except (ApplicationError, PermissionError) as exc:
-            failed.append((pk, str(exc)))
+        except ApplicationError as exc:
+            failed.append((pk, exc.message))
     return done, failed
 
 
@@ -416,3 +584,11 @@ def notification_mark_read(*, user: User, pks: Iterable[int] | None = None) -> i
     if pks is not None:
         qs = qs.filter(pk__in=list(pks))
     return qs.update(read_at=timezone.now())
+
+
+def owner_gap_alerts_clear(*, organization_id: int, membership_role: str) -> None:
+    """Someone now holds the role: a later gap there is reported again."""
+    step_roles = [s for s, r in OWNER_ROLE.items() if r == membership_role]
+    OwnerGapAlert.objects.filter(
+        Q(organization_id=organization_id), Q(role__in=step_roles)
+    ).delete()

@@ -1,51 +1,63 @@
-"""Pages shared by all kinds: home, 我的待办, the center's overview, messages, notices."""
+"""Pages shared by all kinds: home, 我的申请, 我的待办, the request page and its decision,
+the center's overview, messages, notices and the missing-owner list."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.models import Organization, User
-from accounts.selectors import user_is_school_wide, user_scope_classes, user_scope_colleges
-from bulu.web import domain_errors, paginate, query_without_page
+from accounts.models import User
+from accounts.selectors import (
+    user_is_school_wide,
+    user_scope,
+    user_scope_classes,
+    user_scope_colleges,
+)
+from bulu.exceptions import AccessDenied, ApplicationError
+from bulu.web import current_user, paginate, posted_version, query_without_page
 from bulu.workflow import selectors, services
 from bulu.workflow.forms import QueueFilterForm, WindowForm
-from bulu.workflow.models import BackfillRequest, State, Window
-from bulu.workflow.registry import request_summary
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
+from bulu.workflow.models import BackfillRequest, Decision, State, Window
+from bulu.workflow.registry import kind_hooks, request_summary
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Role-aware home: 我的待办 for approvers, 我的申请 for students, open notices."""
-    user = _user(request)
+    """Role-aware home: 我的待办 for approvers, 我的申请 and 新建 for applicants, open notices."""
+    user = current_user(request)
     todo = selectors.request_list_for_display(selectors.todo_for_user(user=user)).order_by(
         "updated_at"
     )
-    mine = selectors.request_list_for_display(
-        BackfillRequest.objects.filter(applicant=user)
-    ).order_by("-created_at")
     return render(
         request,
         "home.html",
         {
             "todo": todo[:10],
             "todo_count": todo.count(),
-            "my_requests": mine[:10],
+            "my_requests": selectors.my_requests(user=user)[:10],
             "windows": selectors.windows_open(),
             "unread": selectors.notifications_unread_count(user=user),
         },
+    )
+
+
+@login_required
+def mine(request: HttpRequest) -> HttpResponse:
+    """我的申请: every request the user filed, of every kind, with the 新建 entries."""
+    user = current_user(request)
+    return render(
+        request,
+        "workflow/mine.html",
+        {"page": paginate(request, selectors.my_requests(user=user)), "query": ""},
     )
 
 
@@ -63,31 +75,30 @@ def _filter_form(request: HttpRequest, user: User, *, with_state: bool) -> Queue
     return form
 
 
-def _valid_fields(form: QueueFilterForm) -> dict[str, object]:
-    """The fields that are valid: an invalid one is dropped on its own (its error is shown)."""
-    if not form.is_bound:
-        return {}
-    form.is_valid()
-    return dict(form.cleaned_data)
-
-
-def _filters(form: QueueFilterForm) -> dict[str, object]:
-    d = _valid_fields(form)
+def _filters(form: QueueFilterForm) -> dict[str, Any]:
+    """The valid fields only: an invalid one is dropped on its own (its error is shown)."""
+    data: dict[str, Any] = {}
+    if form.is_bound:
+        form.is_valid()
+        data = dict(form.cleaned_data)
     return {
-        "kind": d.get("kind") or "",
-        "college": d.get("college") or "",
-        "klass": d.get("klass") or "",
-        "window": d.get("window") or "",
-        "waiting_days": d.get("waiting_days"),
-        "search": d.get("q") or "",
+        "kind": data.get("kind") or "",
+        "college": data.get("college") or "",
+        "klass": data.get("klass") or "",
+        "window": data.get("window") or "",
+        "waiting_days": data.get("waiting_days"),
+        "search": data.get("q") or "",
+        "state": data.get("state") or "",
     }
 
 
 @login_required
 def todo(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = current_user(request)
     form = _filter_form(request, user, with_state=False)
-    qs = selectors.todo_filtered(user=user, **_filters(form))  # type: ignore[arg-type]
+    filters = _filters(form)
+    filters.pop("state")
+    qs = selectors.todo_filtered(user=user, **filters)
     return render(
         request,
         "workflow/todo.html",
@@ -97,10 +108,9 @@ def todo(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-@domain_errors
 def bulk_approve(request: HttpRequest) -> HttpResponse:
     """Approve the selected requests with one opinion; each goes through the state machine."""
-    user = _user(request)
+    user = current_user(request)
     items: list[tuple[int, int]] = []
     for raw in request.POST.getlist("selected"):
         pk, _sep, version = raw.partition(":")
@@ -136,23 +146,12 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
-    """The center's view of every request, with counts by state."""
-    user = _user(request)
+    """The school-wide view of every submitted request, with counts by state."""
+    user = current_user(request)
     if not user_is_school_wide(user=user):
         raise PermissionDenied
     form = _filter_form(request, user, with_state=True)
-    f = _filters(form)
-    state = str(_valid_fields(form).get("state") or "")
-    qs = selectors.requests_filter(
-        selectors.requests_visible_to(user=user),
-        kind=str(f["kind"]),
-        college=str(f["college"]),
-        klass=str(f["klass"]),
-        window=str(f["window"]),
-        state=state,
-        waiting_days=f["waiting_days"],  # type: ignore[arg-type]
-        search=str(f["search"]),
-    )
+    qs = selectors.requests_filter(selectors.requests_visible_to(user=user), **_filters(form))
     by_state = dict(qs.order_by().values_list("state").annotate(n=Count("pk")))
     counts = [(label, by_state[value]) for value, label in State.choices if value in by_state]
     return render(
@@ -167,25 +166,128 @@ def overview(request: HttpRequest) -> HttpResponse:
     )
 
 
+# --- the request page --------------------------------------------------------------------------
+
+
+def _render_request(
+    request: HttpRequest,
+    obj: BackfillRequest,
+    *,
+    posted: QueryDict | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    user = current_user(request)
+    hooks = kind_hooks(obj.kind)
+    log = list(selectors.request_log(request=obj))
+    may_act = selectors.request_may_act(user=user, request=obj)
+    step = obj.current_step
+    is_owner = obj.applicant_id == user.pk
+    extra_inputs = may_act and step is not None and step.role in hooks.decision_roles
+    last_reason = next(
+        (r for r in reversed(log) if r.decision in (Decision.RETURN, Decision.REJECT)), None
+    )
+    context: dict[str, Any] = {
+        "obj": obj,
+        "log": log,
+        "route": list(obj.route_steps.select_related("organization")),
+        "last_reason": last_reason if obj.state in (State.RETURNED, State.REJECTED) else None,
+        "is_owner": is_owner,
+        "may_act": may_act,
+        "editable": is_owner and obj.state in (State.DRAFT, State.RETURNED),
+        "edit_url_name": hooks.edit_url_name,
+        "may_withdraw": is_owner
+        and (
+            obj.state in (State.DRAFT, State.RETURNED)
+            or (obj.state == State.PENDING and obj.step_index == 0)
+        ),
+        "body_template": hooks.body_template,
+        "decision_template": hooks.decision_template if extra_inputs else "",
+        "opinion": posted.get("opinion", "") if posted else "",
+        "downloads": hooks.downloads(obj, user) if hooks.downloads else [],
+    }
+    context.update(hooks.body_context(obj, user))
+    if extra_inputs:
+        context.update(hooks.decision_context(obj, posted))
+    return render(request, "workflow/request.html", context, status=status)
+
+
 @login_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    obj = selectors.request_get_for_user(user=_user(request), pk=pk)
-    return redirect(services.request_url(obj))
+    obj = selectors.request_get_for_user(user=current_user(request), pk=pk)
+    return _render_request(request, obj)
+
+
+@login_required
+@require_POST
+def decide(request: HttpRequest, pk: int) -> HttpResponse:
+    """A decision at the current step, with the kind's extra inputs at its steps.
+
+    A refusal shows the page again with everything the approver typed and the reason.
+    """
+    user = current_user(request)
+    obj = selectors.request_get_for_user(user=user, pk=pk)
+    hooks = kind_hooks(obj.kind)
+    decision = request.POST.get("decision", "")
+    try:
+        version = posted_version(request)
+        step = obj.current_step
+        payload = None
+        if (
+            decision == Decision.APPROVE
+            and hooks.decision_parse is not None
+            and step is not None
+            and step.role in hooks.decision_roles
+        ):
+            payload = hooks.decision_parse(obj, request.POST)
+        services.request_decide(
+            request=obj,
+            actor=user,
+            decision=decision,
+            opinion=request.POST.get("opinion", ""),
+            expected_version=version,
+            payload=payload,
+        )
+    except AccessDenied:
+        raise
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        fresh = selectors.request_get_for_user(user=user, pk=pk)
+        return _render_request(request, fresh, posted=request.POST, status=400)
+    messages.success(request, _("已处理：%(d)s") % {"d": Decision(decision).label})
+    return redirect("workflow:todo")
+
+
+@login_required
+@require_POST
+def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    user = current_user(request)
+    obj = selectors.request_get_for_user(user=user, pk=pk)
+    was_draft = obj.state == State.DRAFT
+    services.request_withdraw(request=obj, actor=user, expected_version=posted_version(request))
+    messages.success(request, _("草稿已放弃。") if was_draft else _("申请已撤回。"))
+    return redirect("workflow:detail", obj.pk)
+
+
+# --- messages, notices, owners -------------------------------------------------------------------
 
 
 @login_required
 def notifications(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = current_user(request)
     page = paginate(request, selectors.notifications_for(user=user))
     response = render(request, "workflow/notifications.html", {"page": page})
     services.notification_mark_read(user=user, pks=[n.pk for n in page.object_list])
     return response
 
 
+def _is_center(user: User) -> bool:
+    return bool(user_scope(user=user).org_ids("approve_as_center"))
+
+
 @login_required
 def windows(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    is_center = user.has_perm("accounts.approve_as_center", _center()) if _center() else False
+    user = current_user(request)
+    is_center = _is_center(user)
     qs = Window.objects.all() if is_center else Window.objects.filter(is_published=True)
     return render(
         request,
@@ -194,28 +296,36 @@ def windows(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _center() -> Organization | None:
-    return Organization.objects.filter(kind=Organization.Kind.CENTER).first()
-
-
 @login_required
-@domain_errors
 def window_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    user = _user(request)
-    center = _center()
-    if center is None or not user.has_perm("accounts.approve_as_center", center):
+    user = current_user(request)
+    if not _is_center(user):
         raise PermissionDenied
     instance = Window.objects.filter(pk=pk).first() if pk else None
     if pk and instance is None:
-        from django.http import Http404
-
         raise Http404
     form = WindowForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
-        window = form.save(commit=False)
-        if window.created_by_id is None:
-            window.created_by = user
-        window.save()
-        messages.success(request, _("补录通知已保存。"))
-        return redirect("workflow:windows")
+        data = services.WindowData(**{f: form.cleaned_data[f] for f in WindowForm.Meta.fields})
+        try:
+            if instance is None:
+                services.window_create(actor=user, data=data)
+            else:
+                services.window_update(window=instance, actor=user, data=data)
+        except AccessDenied:
+            raise
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("补录通知已保存。"))
+            return redirect("workflow:windows")
     return render(request, "workflow/window_form.html", {"form": form, "instance": instance})
+
+
+@login_required
+def owners_missing(request: HttpRequest) -> HttpResponse:
+    """The center's list of organizations lacking an owner for a step some route needs."""
+    user = current_user(request)
+    if not _is_center(user):
+        raise PermissionDenied
+    return render(request, "workflow/owners_missing.html", {"gaps": selectors.owner_gaps()})

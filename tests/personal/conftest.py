@@ -74,10 +74,15 @@ def item_data(mirror: Mirror, **overrides: object) -> services.ItemData:
 def make_draft(student: User, mirror: Mirror, items: int = 1) -> PersonalRequest:
     request = services.personal_request_create(student=student, title="我的补录")
     for n in range(items):
-        item = services.personal_item_save(
-            request=request, actor=student, data=item_data(mirror, content=f"活动{n + 1}")
+        staged = services.evidence_stage(
+            request=request, actor=student, uploads=[("证书.png", BytesIO(PNG))]
         )
-        services.evidence_add(item=item, actor=student, upload=BytesIO(PNG), name="证书.png")
+        services.personal_item_save(
+            request=request,
+            actor=student,
+            data=item_data(mirror, content=f"活动{n + 1}"),
+            staged=[e.pk for e in staged],
+        )
     return request
 
 

@@ -7,13 +7,13 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import User
-from bulu.exceptions import ApplicationError
+from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.workflow.models import ApprovalRecord, Decision, ImmutableError, Notification, State
-from bulu.workflow.services import request_decide, requests_decide_bulk
+from bulu.workflow.services import request_decide, request_withdraw, requests_decide_bulk
 from imports.models import CreditRecord
 from personal import services
 from personal.models import PersonalRequest
-from tests.conftest import School
+from tests.conftest import School, decide
 
 
 def _submit(school: School, draft: PersonalRequest) -> PersonalRequest:
@@ -21,12 +21,7 @@ def _submit(school: School, draft: PersonalRequest) -> PersonalRequest:
 
 
 def _approve(request: PersonalRequest, actor: User, opinion: str = "同意") -> PersonalRequest:
-    return services.personal_request_decide(
-        request=request,
-        actor=actor,
-        decision=Decision.APPROVE,
-        opinion=opinion,
-    )
+    return decide(request, actor, Decision.APPROVE, opinion)
 
 
 def test_it_routes_counselor_then_branch_then_center(
@@ -43,12 +38,19 @@ def test_it_routes_counselor_then_branch_then_center(
     assert request.current_step is not None and request.current_step.index == 0
 
 
-def test_it_leaves_out_a_step_without_owner(school: School, draft: PersonalRequest) -> None:
+def test_it_refuses_submission_when_a_step_has_no_owner_and_tells_the_center_once(
+    school: School, draft: PersonalRequest
+) -> None:
     from accounts.services import role_revoke
 
     role_revoke(user=school.bob, organization=school.class_a1, role="counselor")
-    request = _submit(school, draft)
-    assert [s.role for s in request.route_steps.order_by("index")] == ["secretary", "center"]
+    for _attempt in range(2):
+        with pytest.raises(ApplicationError, match=r"机械2401.*尚未设置辅导员.*请联系学院团总支"):
+            _submit(school, draft)
+    draft.refresh_from_db()
+    assert draft.state == State.DRAFT and not draft.route_steps.exists()
+    told = Notification.objects.filter(recipient=school.dave, text__contains="机械2401")
+    assert told.count() == 1
 
 
 def test_it_walks_the_route_and_creates_credit_records_once(
@@ -86,18 +88,16 @@ def test_it_lets_the_center_recognize_a_different_value_with_a_reason(
     _approve(request, school.carol)
     item = request.items.get()
     with pytest.raises(ApplicationError, match="认定说明"):
-        services.personal_request_decide(
-            request=request,
-            actor=school.dave,
-            decision=Decision.APPROVE,
-            recognitions={item.pk: services.Recognition(Decimal("1.5"), "", "batch")},
+        decide(
+            request,
+            school.dave,
+            payload={item.pk: services.Recognition(Decimal("1.5"), "", "batch")},
         )
     assert PersonalRequest.objects.get(pk=request.pk).state == State.PENDING
-    services.personal_request_decide(
-        request=request,
-        actor=school.dave,
-        decision=Decision.APPROVE,
-        recognitions={
+    decide(
+        request,
+        school.dave,
+        payload={
             item.pk: services.Recognition(Decimal("1.5"), "校级二等奖按标准折算", "in_platform")
         },
     )
@@ -110,7 +110,7 @@ def test_it_requires_an_opinion_to_return_or_reject(school: School, draft: Perso
     request = _submit(school, draft)
     for decision in (Decision.RETURN, Decision.REJECT):
         with pytest.raises(ApplicationError, match="意见"):
-            request_decide(request=request, actor=school.bob, decision=decision, opinion="  ")
+            decide(request, school.bob, decision, opinion="  ")
     assert PersonalRequest.objects.get(pk=request.pk).state == State.PENDING
 
 
@@ -119,9 +119,7 @@ def test_it_returns_to_the_student_who_resubmits_from_step_one(
 ) -> None:
     request = _submit(school, draft)
     _approve(request, school.bob)
-    request_decide(
-        request=request, actor=school.carol, decision=Decision.RETURN, opinion="证书照片不清晰"
-    )
+    decide(request, school.carol, Decision.RETURN, "证书照片不清晰")
     assert request.state == State.RETURNED
     assert Notification.objects.filter(
         recipient=school.alice, text__contains="证书照片不清晰"
@@ -134,9 +132,7 @@ def test_it_returns_to_the_student_who_resubmits_from_step_one(
 
 def test_it_rejects_with_a_reason_and_ends(school: School, draft: PersonalRequest) -> None:
     request = _submit(school, draft)
-    request_decide(
-        request=request, actor=school.bob, decision=Decision.REJECT, opinion="不符合标准"
-    )
+    decide(request, school.bob, Decision.REJECT, "不符合标准")
     assert request.state == State.REJECTED
     with pytest.raises(ApplicationError):
         services.personal_request_submit(request=request, actor=school.alice)
@@ -147,7 +143,7 @@ def test_it_refuses_a_person_who_is_not_at_the_current_step(
 ) -> None:
     request = _submit(school, draft)
     for outsider in (school.oscar, school.carol, school.dave, school.alice):
-        with pytest.raises(PermissionError):
+        with pytest.raises(AccessDenied):
             _approve(request, outsider)
     assert request.log.count() == 1
 
@@ -156,7 +152,7 @@ def test_it_lets_the_student_withdraw_only_before_the_first_decision(
     school: School, draft: PersonalRequest
 ) -> None:
     request = _submit(school, draft)
-    services.personal_request_withdraw(request=request, actor=school.alice)
+    request_withdraw(request=request, actor=school.alice)
     assert request.state == State.WITHDRAWN
     assert request.log.last().decision == Decision.WITHDRAW  # type: ignore[union-attr]
 
@@ -165,14 +161,14 @@ def test_it_refuses_withdraw_after_a_decision(school: School, draft: PersonalReq
     request = _submit(school, draft)
     _approve(request, school.bob)
     with pytest.raises(ApplicationError, match="不能再撤回"):
-        services.personal_request_withdraw(request=request, actor=school.alice)
+        request_withdraw(request=request, actor=school.alice)
 
 
 def test_it_refuses_a_stale_version(school: School, draft: PersonalRequest) -> None:
     request = _submit(school, draft)
     stale = request.version
     _approve(request, school.bob)
-    request_decide(request=request, actor=school.carol, decision=Decision.RETURN, opinion="补材料")
+    decide(request, school.carol, Decision.RETURN, "补材料")
     services.personal_request_submit(request=request, actor=school.alice)
     with pytest.raises(ApplicationError, match="已被他人处理"):
         request_decide(
@@ -221,7 +217,7 @@ def test_it_bulk_approves_through_the_state_machine(
     for r in requests:
         services.personal_request_submit(request=r, actor=school.alice)
     stale = requests[2].version
-    request_decide(request=requests[2], actor=school.bob, decision=Decision.APPROVE)
+    decide(requests[2], school.bob)
     done, failed = requests_decide_bulk(
         actor=school.bob,
         items=[(r.pk, r.version) for r in requests[:2]] + [(requests[2].pk, stale)],
@@ -230,3 +226,71 @@ def test_it_bulk_approves_through_the_state_machine(
     assert len(done) == 2
     assert [pk for pk, _reason in failed] == [requests[2].pk]
     assert all(r.step_index == 1 for r in done)
+
+
+def test_it_lets_nobody_act_at_two_steps_of_one_submission_whatever_roles_they_hold(
+    school: School, draft: PersonalRequest
+) -> None:
+    """Four eyes: one user holding every role approves one step, never a second."""
+    from accounts.services import role_grant
+    from bulu.workflow.selectors import request_may_act, todo_for_user
+
+    boss = User.objects.create(username="T7777", name="全能")
+    role_grant(user=boss, organization=school.class_a1, role="counselor")
+    role_grant(user=boss, organization=school.branch_a, role="secretary")
+    role_grant(user=boss, organization=school.center, role="center_staff")
+    role_grant(user=boss, organization=school.committee, role="committee_reviewer")
+    request = _submit(school, draft)
+    _approve(request, boss)  # the counselor step
+    assert request.current_step is not None and request.current_step.role == "secretary"
+    assert not todo_for_user(user=boss).filter(pk=request.pk).exists()
+    assert not request_may_act(user=boss, request=request)
+    with pytest.raises(AccessDenied, match="同一人不能审核两个环节"):
+        _approve(request, boss)
+    _approve(request, school.carol)
+    with pytest.raises(AccessDenied):
+        _approve(request, boss)  # nor the center step
+    assert request.log.filter(actor=boss).count() == 1
+    # A new submission is a new signature round: after a return they may sign again.
+    decide(request, school.dave, Decision.RETURN, "请补充")
+    services.personal_request_submit(request=request, actor=school.alice)
+    _approve(request, boss)
+    assert request.step_index == 1
+
+
+def test_it_marks_the_todo_messages_done_for_everyone_when_the_request_moves_on(
+    school: School, draft: PersonalRequest
+) -> None:
+    from accounts.services import role_grant
+
+    second = User.objects.create(username="T1009", name="第二辅导员")
+    role_grant(user=second, organization=school.class_a1, role="counselor")
+    request = _submit(school, draft)
+    todos = Notification.objects.filter(request=request, is_todo=True)
+    assert set(todos.values_list("recipient__username", flat=True)) == {"T1001", "T1009"}
+    assert not todos.filter(done_at__isnull=False).exists()
+    _approve(request, school.bob)
+    first_round = todos.filter(recipient__in=[school.bob, second])
+    assert first_round.count() == 2 and not first_round.filter(done_at__isnull=True).exists()
+    carol_todo = todos.get(recipient=school.carol)
+    assert carol_todo.done_at is None
+    decide(request, school.carol, Decision.RETURN, "材料不全")
+    carol_todo.refresh_from_db()
+    assert carol_todo.done_at is not None and carol_todo.read_at is not None
+
+
+def test_it_marks_todos_done_when_the_student_withdraws(
+    school: School, draft: PersonalRequest
+) -> None:
+    request = _submit(school, draft)
+    request_withdraw(request=request, actor=school.alice, expected_version=request.version)
+    todo = Notification.objects.get(request=request, recipient=school.bob)
+    assert todo.is_todo and todo.done_at is not None
+
+
+def test_it_refuses_a_decision_without_the_version_seen(
+    school: School, draft: PersonalRequest
+) -> None:
+    request = _submit(school, draft)
+    with pytest.raises(TypeError):
+        request_decide(request=request, actor=school.bob, decision=Decision.APPROVE)  # type: ignore[call-arg]

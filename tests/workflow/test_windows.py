@@ -11,9 +11,8 @@ import time_machine
 from bulu.exceptions import ApplicationError
 from bulu.workflow.models import Decision, Kind, Notification, State, Window
 from bulu.workflow.reminders import reminders_waiting_approvers, reminders_windows_closing
-from bulu.workflow.services import request_decide
 from personal import services
-from tests.conftest import School
+from tests.conftest import School, decide
 from tests.personal.conftest import Mirror, make_draft
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -51,7 +50,7 @@ def test_it_accepts_inside_and_refuses_after_the_window(
         with pytest.raises(ApplicationError, match="已截止"):
             services.personal_request_submit(request=late, actor=school.alice)
         # Pending requests keep moving after the close.
-        request_decide(request=inside, actor=school.bob, decision=Decision.APPROVE)
+        decide(inside, school.bob, Decision.APPROVE)
         assert inside.step_index == 1
 
 
@@ -63,13 +62,11 @@ def test_it_lets_returned_requests_resubmit_only_within_the_grace(
     with time_machine.travel(CLOSES - timedelta(days=1), tick=False):
         request = make_draft(school.alice, mirror)
         services.personal_request_submit(request=request, actor=school.alice)
-        request_decide(request=request, actor=school.bob, decision=Decision.RETURN, opinion="补充")
+        decide(request, school.bob, Decision.RETURN, "补充")
     with time_machine.travel(CLOSES + timedelta(days=2), tick=False):
         services.personal_request_submit(request=request, actor=school.alice)
         assert request.state == State.PENDING
-        request_decide(
-            request=request, actor=school.bob, decision=Decision.RETURN, opinion="再补充"
-        )
+        decide(request, school.bob, Decision.RETURN, "再补充")
     with time_machine.travel(CLOSES + timedelta(days=3, minutes=1), tick=False):
         with pytest.raises(ApplicationError, match="宽限期"):
             services.personal_request_submit(request=request, actor=school.alice)
@@ -82,7 +79,7 @@ def test_it_refuses_resubmission_after_close_without_grace(
     with time_machine.travel(CLOSES - timedelta(hours=2), tick=False):
         request = make_draft(school.alice, mirror)
         services.personal_request_submit(request=request, actor=school.alice)
-        request_decide(request=request, actor=school.bob, decision=Decision.RETURN, opinion="补充")
+        decide(request, school.bob, Decision.RETURN, "补充")
     with (
         time_machine.travel(CLOSES + timedelta(hours=1), tick=False),
         pytest.raises(ApplicationError, match="不能再重新提交"),
