@@ -139,10 +139,6 @@ def students_visible_to(*, user: User) -> QuerySet[User]:
     ).distinct()
 
 
-def user_roles(*, user: User) -> list[Membership]:
-    return list(Membership.objects.filter(user=user).select_related("organization__parent"))
-
-
 def user_role_codes(*, user: User) -> frozenset[str]:
     """The roles the user holds anywhere (one query; cached like the scope)."""
     cached = getattr(user, "_bulu_roles", None)

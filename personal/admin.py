@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from bulu.workflow.admin import ReadOnlyAdmin
+from bulu.workflow.admin import SubmittedOnlyAdmin
 from personal.models import PersonalItem, PersonalRequest
 
 
@@ -14,7 +14,7 @@ class PersonalItemInline(admin.StackedInline[PersonalItem, PersonalRequest]):
 
 
 @admin.register(PersonalRequest)
-class PersonalRequestAdmin(ReadOnlyAdmin):
+class PersonalRequestAdmin(SubmittedOnlyAdmin):
     list_display = ["pk", "title", "applicant", "applicant_org", "state", "submitted_at"]
     list_filter = ["state", "college"]
     search_fields = ["title", "applicant__username", "applicant__name"]

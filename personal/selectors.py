@@ -10,7 +10,7 @@ from django.http import Http404
 from accounts.models import User
 from bulu.workflow.models import BackfillRequest, Kind, State
 from bulu.workflow.selectors import requests_visible_to
-from imports.models import CreditRecord, CreditStandardItem
+from imports.models import CreditRecord
 from personal.models import Evidence, PersonalItem, PersonalRequest
 
 # After final approval nothing the applicant does changes the request (nor after it ended).
@@ -69,12 +69,6 @@ def evidence_get(*, user: User, pk: int) -> Evidence:
 def evidence_staged(*, request: PersonalRequest, pks: list[int]) -> list[Evidence]:
     """Files uploaded with an item form that is not saved yet."""
     return list(Evidence.objects.filter(request=request, item__isnull=True, pk__in=pks))
-
-
-def standard_items() -> QuerySet[CreditStandardItem]:
-    return CreditStandardItem.objects.filter(is_active=True).select_related(
-        "subcategory__category", "level", "credit_type"
-    )
 
 
 def personal_page_context(request: BackfillRequest, user: User) -> dict[str, Any]:

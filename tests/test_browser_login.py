@@ -15,7 +15,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from accounts.demo import DEMO_PASSWORD, PERSONAS, demo_seed_school
 from accounts.models import User
-from tests.conftest import need
+from tests.conftest import CspWatch, need
 
 pytestmark = [
     pytest.mark.browser,
@@ -27,7 +27,7 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 def test_each_persona_logs_in_on_a_phone(
-    request: pytest.FixtureRequest, live_server: LiveServer, tmp_path: Path
+    request: pytest.FixtureRequest, live_server: LiveServer, tmp_path: Path, csp: CspWatch
 ) -> None:
     need(shutil.which("chromium") is not None, "chromium")
     browser: Browser = request.getfixturevalue("browser")
@@ -44,7 +44,7 @@ def test_each_persona_logs_in_on_a_phone(
             viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True, locale="zh-CN"
         )
         try:
-            page = context.new_page()
+            page = csp.watch(context.new_page())
             response = page.goto(login_url)
             assert response is not None and response.ok, f"{persona.username}: login page"
             expect(page.locator("h1")).to_have_text("登录")
@@ -54,6 +54,16 @@ def test_each_persona_logs_in_on_a_phone(
                 == "rgb(179, 38, 30)"
             )
             if n == 0:
+                # The policy is enforced and the watcher hears it: an injected inline handler
+                # is refused (then forgotten, so only the app's own pages are judged).
+                page.evaluate(
+                    "document.body.insertAdjacentHTML('beforeend',"
+                    " '<img src=\\'data:,x\\' onerror=\\'window.bad=1\\'>')"
+                )
+                page.wait_for_timeout(300)
+                assert page.evaluate("window.bad") is None
+                assert any("inline event handler" in v for v in csp.violations), csp.violations
+                csp.violations.clear()
                 page.screenshot(path=tmp_path / "login.png", full_page=True)
                 _assert_fits_the_phone(page, "login")
                 page.get_by_label("学号/工号").fill(persona.username)

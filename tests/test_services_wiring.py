@@ -21,7 +21,38 @@ def test_it_runs_on_postgresql_when_database_url_says_so(db: None, require_postg
     assert "PostgreSQL" in version
 
 
-def test_it_runs_tasks_in_process_without_redis(settings: object) -> None:
+def _celery_settings(**env: str) -> dict[str, object]:
+    """The Celery settings a fresh process derives from its environment."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s;"
+        "print(json.dumps([s.CELERY_TASK_ALWAYS_EAGER, s.CELERY_BROKER_URL,"
+        " s.CELERY_RESULT_BACKEND]))"
+    )
+    base = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**base, "DJANGO_SETTINGS_MODULE": "bulu.settings", "SECRET_KEY": "x", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    eager, broker, backend = json.loads(result.stdout.strip().splitlines()[-1])
+    return {"eager": eager, "broker": broker, "backend": backend}
+
+
+def test_it_runs_tasks_in_process_without_redis_and_on_redis_with_it() -> None:
+    assert _celery_settings() == {"eager": True, "broker": "memory://", "backend": None}
+    url = "redis://127.0.0.1:6379/5"
+    assert _celery_settings(REDIS_URL=url) == {"eager": False, "broker": url, "backend": url}
+
+
+def test_an_eager_task_runs_in_process(settings: object) -> None:
     assert ping.delay().get(timeout=5) == "pong"
 
 

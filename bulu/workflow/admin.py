@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from bulu.workflow.models import ApprovalRecord, BackfillRequest, Notification, RouteStep, Window
@@ -53,8 +54,19 @@ class ApprovalRecordInline(admin.TabularInline[ApprovalRecord, BackfillRequest])
         return False
 
 
+class SubmittedOnlyAdmin(ReadOnlyAdmin):
+    """A draft is its author's alone until first submitted, in the admin as on the site."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return (
+            super()
+            .get_queryset(request)
+            .filter(Q(submitted_at__isnull=False) | Q(applicant_id=request.user.pk))
+        )
+
+
 @admin.register(BackfillRequest)
-class BackfillRequestAdmin(ReadOnlyAdmin):
+class BackfillRequestAdmin(SubmittedOnlyAdmin):
     list_display = ["pk", "kind", "title", "applicant", "college", "state", "submitted_at"]
     list_filter = ["kind", "state", "college"]
     search_fields = ["title", "applicant__username", "applicant__name"]
@@ -68,6 +80,16 @@ class ApprovalRecordAdmin(ReadOnlyAdmin):
     list_filter = ["decision", "step_role"]
     search_fields = ["request__title", "actor__username", "actor__name"]
     list_select_related = ["request", "actor"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ApprovalRecord]:
+        # A draft abandoned before submission leaves one record: it stays private too.
+        return (
+            super()
+            .get_queryset(request)
+            .filter(
+                Q(request__submitted_at__isnull=False) | Q(request__applicant_id=request.user.pk)
+            )
+        )
 
 
 @admin.register(Notification)
