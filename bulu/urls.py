@@ -29,6 +29,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("flow/", include("bulu.workflow.urls")),
     path("personal/", include("personal.urls")),
+    path("collective/", include("collective.urls")),
     path("imports/", include("imports.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -7,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from bulu.exceptions import ApplicationError
+from imports.models import CreditStandardItem
 from imports.roster import check_upload_size
 
 
@@ -30,3 +33,25 @@ class RosterUploadForm(forms.Form):
         if not upload.size:
             raise forms.ValidationError(_("文件是空的，请重新选择。"))
         return upload
+
+
+class StandardItemSelect(forms.Select):
+    """Options carry the standard's category, level, type and points, so choosing one pre-fills."""
+
+    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(*args, **kwargs)
+        value = option.get("value")
+        instance = getattr(value, "instance", None)
+        if isinstance(instance, CreditStandardItem):
+            option["attrs"].update(
+                {
+                    "data-category": instance.subcategory.category_id,
+                    "data-subcategory": instance.subcategory_id,
+                    "data-level": instance.level_id or "",
+                    "data-credit-type": instance.credit_type_id,
+                    "data-points": str(instance.points),
+                    "data-award": instance.award,
+                    "data-name": instance.name,
+                }
+            )
+        return option

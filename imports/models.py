@@ -223,6 +223,19 @@ class RosterUpload(models.Model):
         _("标注文件"), upload_to=_roster_annotated_to, max_length=255, null=True, blank=True
     )
     attempts = models.PositiveSmallIntegerField(_("执行次数"), default=0)
+    # A roster uploaded into a request (a collective's 人员信息) belongs to it: it is kept as long
+    # as the request (never purged) and its rows are stored as RosterEntry once it is clean.
+    request = models.ForeignKey(
+        BackfillRequest,
+        verbose_name=_("所属申请"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="roster_uploads",
+    )
+    version = models.PositiveSmallIntegerField(_("名单版本"), default=0)
+    # The request's roster now (a newer upload replaces it while the request is editable).
+    is_current = models.BooleanField(_("当前名单"), default=False)
     reused_from = models.ForeignKey(
         "self",
         verbose_name=_("复用结果自"),
@@ -251,3 +264,52 @@ class RosterUpload(models.Model):
     @property
     def ok(self) -> bool:
         return self.status == self.Status.DONE and self.error_count == 0
+
+
+class RosterEntry(models.Model):
+    """One participant row of a roster that belongs to a request (what becomes a credit)."""
+
+    upload = models.ForeignKey(
+        RosterUpload, verbose_name=_("名单"), on_delete=models.CASCADE, related_name="entries"
+    )
+    excel_row = models.PositiveIntegerField(_("行号"))
+    student_no = models.CharField(_("学号"), max_length=32)
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("学生"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    name = models.CharField(_("姓名"), max_length=64)
+    start_date = models.DateField(_("开始时间"))
+    end_date = models.DateField(_("结束时间"), null=True, blank=True)
+    content = models.CharField(_("内容"), max_length=200)
+    category = models.CharField(_("活动一级分类"), max_length=64)
+    subcategory = models.CharField(_("活动二级分类"), max_length=64)
+    level = models.CharField(_("活动等级"), max_length=32)
+    award = models.CharField(_("奖项内容"), max_length=200, blank=True)
+    credit_type = models.CharField(_("学分类型"), max_length=64)
+    value = models.DecimalField(_("发放学分值"), max_digits=7, decimal_places=2, null=True)
+    # Problems found against other requests (double claims): [{code, message, request}].
+    flags = models.JSONField(_("提醒"), default=list, blank=True)
+    has_flags = models.BooleanField(_("有提醒"), default=False)
+    # A reviewer (the center) may leave a flagged row out of the credits, with a reason.
+    excluded = models.BooleanField(_("不予发放"), default=False)
+    excluded_reason = models.CharField(_("不予发放原因"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("名单行")
+        verbose_name_plural = _("名单行")
+        ordering = ["upload", "excel_row"]
+        constraints = [
+            models.UniqueConstraint(fields=["upload", "excel_row"], name="roster_entry_row_once")
+        ]
+        indexes = [
+            models.Index(fields=["student_no", "content", "start_date", "credit_type"]),
+            models.Index(fields=["upload", "has_flags"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student_no} {self.name} · {self.content}"

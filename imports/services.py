@@ -16,13 +16,15 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from bulu.exceptions import ApplicationError
+from bulu.workflow.models import BackfillRequest
 from imports.annotate import roster_annotate
+from imports.entries import roster_entries_store
 from imports.models import RosterUpload
 from imports.roster import RosterReport, check_upload_size, roster_check
 from imports.selectors import roster_lookups_fingerprint, roster_lookups_load
@@ -52,30 +54,49 @@ def _enqueue(upload: RosterUpload) -> None:
     transaction.on_commit(lambda: roster_validate_task.delay(pk, sha))
 
 
-def roster_upload_create(*, user: User, fileobj: IO[bytes], filename: str) -> RosterUpload:
-    """Store the bytes and queue validation, or reuse the stored result for identical bytes."""
+def roster_upload_create(
+    *,
+    user: User,
+    fileobj: IO[bytes],
+    filename: str,
+    request: BackfillRequest | None = None,
+) -> RosterUpload:
+    """Store the bytes and queue validation, or reuse the stored result for identical bytes.
+
+    With `request`, the roster belongs to that request (its next version, kept with it); it is
+    always judged afresh, since its rows must be stored as RosterEntry.
+    """
     data = _read_capped(fileobj, settings.BULU_UPLOAD_MAX_BYTES)
     sha256 = hashlib.sha256(data).hexdigest()
     fingerprint = roster_lookups_fingerprint()
     now = timezone.now()
     previous = (
-        RosterUpload.objects.filter(
-            sha256=sha256,
-            fingerprint=fingerprint,
-            status__in=RosterUpload.FINISHED,
-            finished_at__gte=now - REUSE_MAX_AGE,
-            # Only results judged for real: reusing a reuse would stretch the age limit.
-            reused_from__isnull=True,
+        None
+        if request is not None
+        else (
+            RosterUpload.objects.filter(
+                sha256=sha256,
+                fingerprint=fingerprint,
+                status__in=RosterUpload.FINISHED,
+                finished_at__gte=now - REUSE_MAX_AGE,
+                # Only results judged for real: reusing a reuse would stretch the age limit.
+                reused_from__isnull=True,
+            )
+            .order_by("-finished_at", "-pk")
+            .first()
         )
-        .order_by("-finished_at", "-pk")
-        .first()
     )
     upload = RosterUpload(
         uploaded_by=user,
         original_name=(filename or "roster.xlsx")[-255:],
         size=len(data),
         sha256=sha256,
+        request=request,
+        is_current=request is not None,
     )
+    if request is not None:
+        latest = RosterUpload.objects.filter(request=request).aggregate(v=Max("version"))["v"]
+        upload.version = (latest or 0) + 1
     with transaction.atomic():
         upload.file.save("roster.xlsx", ContentFile(data), save=False)
         if previous is not None:
@@ -215,6 +236,8 @@ def _validate(upload: RosterUpload) -> RosterUpload:
         locked.result = result
         locked.finished_at = timezone.now()
         locked.save()
+        if locked.request_id is not None and report.ok:
+            roster_entries_store(upload=locked, rows=report.rows)
     return locked
 
 
@@ -225,8 +248,9 @@ def roster_uploads_purge(*, older_than_days: int) -> int:
     file was uploaded again. Returns how many uploads were deleted.
     """
     cutoff = timezone.now() - timedelta(days=older_than_days)
-    stale = list(RosterUpload.objects.filter(created_at__lt=cutoff))
-    kept = RosterUpload.objects.filter(created_at__gte=cutoff)
+    # A roster uploaded into a request is part of it and is kept as long as the request.
+    stale = list(RosterUpload.objects.filter(created_at__lt=cutoff, request__isnull=True))
+    kept = RosterUpload.objects.filter(Q(created_at__gte=cutoff) | Q(request__isnull=False))
     for upload in stale:
         for field in (upload.file, upload.annotated):
             # A reused result shares its annotated copy: keep a file a newer upload still uses.

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bulu.exceptions import ApplicationError
 from bulu.workflow.models import BackfillRequest
+from imports.forms import StandardItemSelect
 from imports.models import (
     ActivityCategory,
     ActivityLevel,
@@ -22,28 +23,6 @@ from imports.models import (
 )
 from personal.models import PersonalItem
 from personal.services import Recognition
-
-
-class StandardItemSelect(forms.Select):
-    """Options carry the standard's category, level, type and points, so choosing one pre-fills."""
-
-    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        option = super().create_option(*args, **kwargs)
-        value = option.get("value")
-        instance = getattr(value, "instance", None)
-        if isinstance(instance, CreditStandardItem):
-            option["attrs"].update(
-                {
-                    "data-category": instance.subcategory.category_id,
-                    "data-subcategory": instance.subcategory_id,
-                    "data-level": instance.level_id or "",
-                    "data-credit-type": instance.credit_type_id,
-                    "data-points": str(instance.points),
-                    "data-award": instance.award,
-                    "data-name": instance.name,
-                }
-            )
-        return option
 
 
 class SubcategorySelect(forms.Select):

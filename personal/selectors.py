@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -71,7 +72,9 @@ def evidence_staged(*, request: PersonalRequest, pks: list[int]) -> list[Evidenc
     return list(Evidence.objects.filter(request=request, item__isnull=True, pk__in=pks))
 
 
-def personal_page_context(request: BackfillRequest, user: User) -> dict[str, Any]:
+def personal_page_context(
+    request: BackfillRequest, user: User, params: Mapping[str, str]
+) -> dict[str, Any]:
     """The personal part of the shared request page: items, evidence, the online record."""
     items = list(_items().filter(request_id=request.pk))
     is_owner = request.applicant_id == user.pk

@@ -70,7 +70,7 @@ def _is_applicant(instance: models.Model, user: Any) -> bool:
 def _no_decision_yet(instance: models.Model) -> bool:
     """Withdrawal from pending is allowed only before anyone decided at this submission."""
     assert isinstance(instance, BackfillRequest)
-    return instance.state != State.PENDING or instance.step_index == 0
+    return instance.state != State.PENDING or instance.step_index == instance.start_index
 
 
 class Window(models.Model):
@@ -157,6 +157,8 @@ class BackfillRequest(ConcurrentTransitionMixin, models.Model):
         db_index=True,
     )
     step_index = models.PositiveSmallIntegerField(_("当前步骤"), default=0)
+    # The step the current submission started at: 1 when the applicant signed step 1 by filing.
+    start_index = models.PositiveSmallIntegerField(_("起始步骤"), default=0)
     current_step = models.ForeignKey(
         "RouteStep",
         verbose_name=_("当前审核环节"),

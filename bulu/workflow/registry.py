@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from bulu.workflow.routing import StepSpec
 
 
-def _no_context(request: BackfillRequest, user: User) -> dict[str, Any]:
+def _no_context(request: BackfillRequest, user: User, params: Mapping[str, str]) -> dict[str, Any]:
     return {}
 
 
@@ -32,9 +32,10 @@ class KindHooks:
     # Who may apply for this kind, from the roles the user holds anywhere.
     may_apply: Callable[[frozenset[str]], bool]
     create_url_name: str
-    # The kind's part of the shared request page.
+    # The kind's part of the shared request page; `params` are the page's query parameters
+    # (e.g. paging through a roster).
     body_template: str
-    body_context: Callable[[BackfillRequest, User], dict[str, Any]] = _no_context
+    body_context: Callable[[BackfillRequest, User, Mapping[str, str]], dict[str, Any]] = _no_context
     # Where the applicant edits a draft or returned request ("" if the body page does it).
     edit_url_name: str = ""
     # One line on what approving grants, shown before a bulk approval.

@@ -23,6 +23,9 @@ class StepSpec:
     role: str
     organization: Organization
     label: str
+    # The applicant owns this (first) step: the filing itself is its signature (see
+    # docs/decisions.md, "A unit's own leader files"). Nobody approves it afterwards.
+    signed_at_filing: bool = False
 
 
 class MissingStepOwner(ApplicationError):

@@ -398,16 +398,22 @@ def request_submit(
                 for i, s in enumerate(route)
             ]
         )
-        locked.current_step = steps[0]
+        signed = route[0].signed_at_filing and len(steps) > 1
+        locked.start_index = locked.step_index = 1 if signed else 0
+        locked.current_step = steps[locked.start_index]
         locked.submitted_at = now
         locked.decided_at = None
         _save(locked)
+        context = _log_context(locked)
+        if signed:
+            context["signed_at_filing"] = True
         _log(
             locked,
             actor=actor,
             decision=decision,
             from_state=from_state,
-            context=_log_context(locked),
+            step=steps[0] if signed else None,
+            context=context,
         )
         _todos_done(locked)
         _notify_arrival(locked)

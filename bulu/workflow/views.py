@@ -198,14 +198,14 @@ def _render_request(
         "may_withdraw": is_owner
         and (
             obj.state in (State.DRAFT, State.RETURNED)
-            or (obj.state == State.PENDING and obj.step_index == 0)
+            or (obj.state == State.PENDING and obj.step_index == obj.start_index)
         ),
         "body_template": hooks.body_template,
         "decision_template": hooks.decision_template if extra_inputs else "",
         "opinion": posted.get("opinion", "") if posted else "",
         "downloads": hooks.downloads(obj, user) if hooks.downloads else [],
     }
-    context.update(hooks.body_context(obj, user))
+    context.update(hooks.body_context(obj, user, request.GET))
     if extra_inputs:
         context.update(hooks.decision_context(obj, posted))
     return render(request, "workflow/request.html", context, status=status)

@@ -102,3 +102,24 @@ document.addEventListener("change", function (event) {
     c.checked = box.checked;
   });
 });
+
+// Collective letter: choosing the standard item fills the points per person; the total follows
+// points × participants while the applicant has not typed one of their own.
+document.addEventListener("change", function (event) {
+  var el = event.target, form = el.form;
+  if (!form || !form.elements.declared_total) return;
+  if (el.matches && el.matches("select[data-prefill-collective]")) {
+    var option = el.options[el.selectedIndex];
+    if (option && option.dataset.points) form.elements.points_per_person.value = option.dataset.points;
+  }
+  if (["standard_item", "points_per_person", "declared_participants"].indexOf(el.name) < 0) return;
+  var p = parseFloat(form.elements.points_per_person.value), n = parseInt(form.elements.declared_participants.value, 10);
+  var total = form.elements.declared_total;
+  if (!isNaN(p) && !isNaN(n) && (total.value === "" || total.dataset.auto === "1")) {
+    total.value = (Math.round(p * n * 100) / 100).toFixed(2);
+    total.dataset.auto = "1";
+  }
+});
+document.addEventListener("input", function (event) {
+  if (event.target.name === "declared_total") event.target.dataset.auto = "";
+});

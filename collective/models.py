@@ -1,0 +1,86 @@
+"""集体活动积分补录 (第二章): a unit applies for every participant of one activity.
+
+One request holds the four attachments of 第三条: the letter (申请书, 附件2), the form (申请单,
+附件3), the roster (人员信息, 附件4, an `imports.RosterUpload` whose rows are stored as
+`imports.RosterEntry`) and, in case (二), the explanation (情况说明, 附件5).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from bulu.workflow.models import BackfillRequest
+from imports.models import CreditStandardItem, RosterUpload
+
+
+class CollectiveRequest(BackfillRequest):
+    class Case(models.TextChoices):
+        # 第二条 (一) and (二); nothing else may be back-filled collectively.
+        UNPUBLISHED = "unpublished", _("（一）活动已完结，但到梦空间未发布该活动，积分未发放")
+        UNFINISHED = (
+            "unfinished",
+            _("（二）活动已在到梦空间发布，因发布者操作原因未完结，积分未能正常发放"),
+        )
+
+    case = models.CharField(_("补录情形"), max_length=16, choices=Case.choices, blank=True)
+    # 申请书 (附件2)
+    activity_name = models.CharField(_("活动名称"), max_length=200, blank=True)
+    standard_item = models.ForeignKey(
+        CreditStandardItem,
+        verbose_name=_("认定标准条目"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    points_per_person = models.DecimalField(
+        _("每人分值"), max_digits=7, decimal_places=2, null=True, blank=True
+    )
+    declared_participants = models.PositiveIntegerField(_("参与人数"), null=True, blank=True)
+    declared_total = models.DecimalField(
+        _("共计分值"), max_digits=9, decimal_places=2, null=True, blank=True
+    )
+    # 申请单 (附件3)
+    contact_phone = models.CharField(_("联系电话"), max_length=32, blank=True)
+    activity_start = models.DateField(_("活动开始日期"), null=True, blank=True)
+    activity_end = models.DateField(_("活动结束日期"), null=True, blank=True)
+    location = models.CharField(_("活动地点"), max_length=200, blank=True)
+    credit_details = models.TextField(_("积分明细"), blank=True)
+    reason = models.TextField(_("申请理由"), blank=True)
+    # 情况说明 (附件5), case (二) only
+    cause = models.TextField(_("原因分析"), blank=True)
+    correct_procedure = models.TextField(_("正常的流程/方法"), blank=True)
+    prevention = models.TextField(_("今后如何避免"), blank=True)
+    summary = models.TextField(_("活动总结"), blank=True)
+    # 人员信息 (附件4): the current roster; earlier versions stay in RosterUpload.
+    roster = models.ForeignKey(
+        RosterUpload,
+        verbose_name=_("人员名单"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    roster_version = models.PositiveSmallIntegerField(_("名单版本"), default=0)
+
+    class Meta:
+        verbose_name = _("集体活动积分补录申请")
+        verbose_name_plural = _("集体活动积分补录申请")
+
+    def get_edit_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("collective:edit", args=[self.pk])
+
+    @property
+    def needs_explanation(self) -> bool:
+        return self.case == self.Case.UNFINISHED
+
+    @property
+    def computed_total(self) -> Decimal | None:
+        if self.points_per_person is None or self.declared_participants is None:
+            return None
+        return self.points_per_person * self.declared_participants

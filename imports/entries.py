@@ -1,0 +1,195 @@
+"""Rosters that belong to a request: their rows as a table, and the double claims among them.
+
+When a roster uploaded into a request is judged clean, every row becomes a `RosterEntry` (one
+per participant), so reviewers page and filter them and final approval turns them into credit
+records. Double claims — a row whose student already got this credit (same 学号, 内容, 开始时间,
+学分类型) in an approved request, or who appears in another pending request's roster for the
+same activity — are flagged on the row, on both sides, with a link to the other request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from bulu.workflow.models import State
+from imports.models import CreditRecord, RosterEntry, RosterUpload
+from imports.roster import RosterRow
+
+CHUNK = 1000
+# A credit of a request in one of these states exists (or is about to) in 到梦空间.
+CREDITED_STATES = (State.APPROVED, State.EXPORTED, State.IMPORTED)
+ALREADY_CREDITED = "already_credited"
+PENDING_ELSEWHERE = "pending_elsewhere"
+FLAG_LABELS = {ALREADY_CREDITED: _("已发放过"), PENDING_ELSEWHERE: _("另一申请审核中")}
+
+Key = tuple[str, str, date, str]
+
+
+def _chunks(values: Collection[str]) -> Iterator[list[str]]:
+    ordered = sorted(values)
+    for i in range(0, len(ordered), CHUNK):
+        yield ordered[i : i + CHUNK]
+
+
+def _key(entry: Any) -> Key:
+    return (entry.student_no, entry.content, entry.start_date, entry.credit_type)
+
+
+def roster_entries_store(*, upload: RosterUpload, rows: Sequence[RosterRow]) -> int:
+    """Store a clean roster's rows (once: a second call for the same upload stores nothing)."""
+    if upload.request_id is None or RosterEntry.objects.filter(upload=upload).exists():
+        return 0
+    numbers = {r.student_no for r in rows if r.student_no}
+    students: dict[str, int] = {}
+    for chunk in _chunks(numbers):
+        students.update(User.objects.filter(username__in=chunk).values_list("username", "pk"))
+    entries = [
+        RosterEntry(
+            upload=upload,
+            excel_row=r.excel_row,
+            student_no=r.student_no or "",
+            student_id=students.get(r.student_no or ""),
+            name=r.name,
+            start_date=r.start,
+            end_date=r.end,
+            content=r.content,
+            category=r.category or "",
+            subcategory=r.subcategory or "",
+            level=r.level or "",
+            award=r.award,
+            credit_type=r.credit_type or "",
+            value=r.value,
+        )
+        for r in rows
+        if r.ok and r.start is not None
+    ]
+    with transaction.atomic():
+        RosterEntry.objects.bulk_create(entries, batch_size=CHUNK)
+    roster_entries_flag(upload=upload)
+    return len(entries)
+
+
+def _flag(kind: str, message: str, request_id: int) -> dict[str, Any]:
+    return {"code": kind, "message": message, "request": request_id}
+
+
+def roster_entries_flag(*, upload: RosterUpload) -> int:
+    """(Re)compute the double-claim flags of `upload`'s rows; returns how many rows are flagged.
+
+    Rows of other pending requests that clash with this roster get the matching flag too.
+    """
+    if upload.request_id is None:
+        return 0
+    entries = list(RosterEntry.objects.filter(upload=upload))
+    by_key: dict[Key, list[RosterEntry]] = {}
+    for e in entries:
+        by_key.setdefault(_key(e), []).append(e)
+    numbers = {e.student_no for e in entries}
+    flags: dict[int, list[dict[str, Any]]] = {e.pk: [] for e in entries}
+    for chunk in _chunks(numbers):
+        credited = CreditRecord.objects.filter(
+            student_no__in=chunk, request__state__in=CREDITED_STATES
+        ).exclude(request_id=upload.request_id)
+        for rec in credited.only(
+            "student_no", "content", "start_date", "credit_type", "request_id"
+        ):
+            for e in by_key.get(_key(rec), []):
+                flags[e.pk].append(
+                    _flag(
+                        ALREADY_CREDITED,
+                        _("该生这条积分已在已通过的申请 #%(r)s 中发放。") % {"r": rec.request_id},
+                        rec.request_id,
+                    )
+                )
+    others = _pending_elsewhere(upload, numbers)
+    touched: dict[int, RosterEntry] = {}
+    for other in others:
+        other_request = other.upload.request_id
+        assert other_request is not None
+        for e in by_key.get(_key(other), []):
+            flags[e.pk].append(
+                _flag(
+                    PENDING_ELSEWHERE,
+                    _("该生这条积分也在审核中的申请 #%(r)s 的名单里。") % {"r": other_request},
+                    other_request,
+                )
+            )
+            mirror = _flag(
+                PENDING_ELSEWHERE,
+                _("该生这条积分也在审核中的申请 #%(r)s 的名单里。") % {"r": upload.request_id},
+                upload.request_id,
+            )
+            if mirror not in other.flags:
+                other.flags = [*other.flags, mirror]
+                other.has_flags = True
+                touched[other.pk] = other
+    for e in entries:
+        e.flags = _unique(flags[e.pk])
+        e.has_flags = bool(e.flags)
+    with transaction.atomic():
+        RosterEntry.objects.bulk_update(entries, ["flags", "has_flags"], batch_size=CHUNK)
+        RosterEntry.objects.bulk_update(list(touched.values()), ["flags", "has_flags"])
+    return sum(1 for e in entries if e.has_flags)
+
+
+def _unique(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+    for item in items:
+        if item not in seen:
+            seen.append(item)
+    return seen
+
+
+def _pending_elsewhere(upload: RosterUpload, numbers: Collection[str]) -> list[RosterEntry]:
+    found: list[RosterEntry] = []
+    for chunk in _chunks(numbers):
+        found.extend(
+            RosterEntry.objects.filter(
+                student_no__in=chunk,
+                upload__is_current=True,
+                upload__request__state=State.PENDING,
+            )
+            .exclude(upload__request_id=upload.request_id)
+            .select_related("upload")
+        )
+    return found
+
+
+def roster_entries(
+    *, upload: RosterUpload, flagged_only: bool = False, search: str = ""
+) -> QuerySet[RosterEntry]:
+    qs = RosterEntry.objects.filter(upload=upload)
+    if flagged_only:
+        qs = qs.filter(has_flags=True)
+    search = search.strip()
+    if search:
+        qs = qs.filter(Q(student_no__startswith=search) | Q(name__contains=search))
+    return qs.order_by("excel_row")
+
+
+def roster_totals(*, upload: RosterUpload) -> dict[str, Any]:
+    """Participants, rows and the total per credit type (excluded rows left out)."""
+    qs = RosterEntry.objects.filter(upload=upload, excluded=False)
+    per_type = {
+        t: total or Decimal(0)
+        for t, total in qs.values_list("credit_type").annotate(total=Sum("value")).order_by()
+    }
+    agg = qs.aggregate(rows=Count("pk"), students=Count("student_no", distinct=True))
+    flagged = RosterEntry.objects.filter(upload=upload, has_flags=True).count()
+    excluded = RosterEntry.objects.filter(upload=upload, excluded=True).count()
+    return {
+        "rows": agg["rows"],
+        "students": agg["students"],
+        "per_type": dict(sorted(per_type.items())),
+        "total": sum(per_type.values(), Decimal(0)),
+        "flagged": flagged,
+        "excluded": excluded,
+    }
