@@ -22,9 +22,10 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from bulu.exceptions import ApplicationError
+from bulu.xlsx import xlsx_check_size
 from imports.annotate import roster_annotate
 from imports.models import RosterUpload
-from imports.roster import RosterReport, check_upload_size, roster_check
+from imports.roster import RosterReport, roster_check
 from imports.selectors import roster_lookups_fingerprint, roster_lookups_load
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ PROGRESS_STEP = 5
 
 def _read_capped(fileobj: IO[bytes], max_bytes: int) -> bytes:
     data = fileobj.read(max_bytes + 1)
-    check_upload_size(len(data), max_bytes=max_bytes)
+    xlsx_check_size(len(data), max_bytes=max_bytes)
     return data
 
 
