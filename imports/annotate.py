@@ -29,7 +29,9 @@ import posixpath
 import re
 import zipfile
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from typing import IO, Any
@@ -42,7 +44,7 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.writer.theme import theme_xml
 
 from bulu.exceptions import ApplicationError
-from bulu.xlsx import xlsx_check_container, xlsx_text_is_risky
+from bulu.xlsx import gc_paused, xlsx_check_container, xlsx_text_is_risky
 from imports.roster import CODE_LABELS, COL_NO, Problem
 
 AUTHOR = "二课中心名单校验"
@@ -52,6 +54,10 @@ WARNING_RGB = b"FFFFEB9C"
 CHUNK = 1 << 20
 # Parts read whole (workbook, relationships, styles, a sheet's head and tail).
 MAX_PART_BYTES = 16 * 1024 * 1024
+# A file with more problems than this (a wrong file, or a hostile one) gets the first ones marked
+# and listed, and a line saying how many more there are: 150,000 comments help nobody and cost
+# about 10 s.
+ANNOTATE_MAX_PROBLEMS = 50_000
 # Level 1 deflates the copy about 3x faster than the default level 6 for ~10 % more bytes.
 COMPRESS_LEVEL = 1
 
@@ -94,9 +100,10 @@ def roster_annotate(
     """
     buffer = io.BytesIO(data)
     xlsx_check_container(buffer)
-    problems = _Problems(list(errors), list(warnings), columns)
+    problems = _Problems.first(list(errors), list(warnings), columns)
     try:
-        return _copy(buffer, problems, progress)
+        with gc_paused():
+            return _copy(buffer, problems, progress)
     except (
         _Refused,
         zipfile.BadZipFile,
@@ -124,6 +131,18 @@ class _Problems:
     errors: list[Problem]
     warnings: list[Problem]
     columns: dict[str, int]  # header name -> 1-based column
+    labels: dict[str, str] = field(default_factory=dict)
+    left_out: int = 0  # problems beyond ANNOTATE_MAX_PROBLEMS, neither marked nor listed
+
+    @classmethod
+    def first(
+        cls, errors: list[Problem], warnings: list[Problem], columns: dict[str, int]
+    ) -> _Problems:
+        """The first ANNOTATE_MAX_PROBLEMS problems, errors before warnings."""
+        kept_errors = errors[:ANNOTATE_MAX_PROBLEMS]
+        kept_warnings = warnings[: ANNOTATE_MAX_PROBLEMS - len(kept_errors)]
+        left_out = len(errors) + len(warnings) - len(kept_errors) - len(kept_warnings)
+        return cls(kept_errors, kept_warnings, columns, left_out=left_out)
 
     def marks(self) -> dict[int, dict[int, _Mark]]:
         """Row -> column -> what to say there. Problems without a column sit on the 学号 cell;
@@ -137,13 +156,17 @@ class _Problems:
                     continue
                 col = no_col if p.column is None else self.columns.get(p.column, first_col)
                 mark = marks.setdefault(p.row, {}).setdefault(col, _Mark([], is_error))
-                mark.messages.append(f"【{_label(p.code)}】{p.message}")
+                mark.messages.append(f"【{self.label(p.code)}】{p.message}")
                 mark.error = mark.error or is_error
         return marks
 
-
-def _label(code: str) -> str:
-    return str(CODE_LABELS.get(code, code))
+    def label(self, code: str) -> str:
+        """The Chinese name of a code (translated once per code: gettext per problem costs
+        more than the rest of writing a comment)."""
+        found = self.labels.get(code)
+        if found is None:
+            found = self.labels[code] = str(CODE_LABELS.get(code, code))
+        return found
 
 
 # --- XML helpers -----------------------------------------------------------------------------
@@ -159,6 +182,7 @@ _F_PLAIN = re.compile(rb"<f[\s/>]")
 _F_PREFIXED = re.compile(rb"<[^\s<>/=!?\"']*:f[\s/>]")
 # Text Excel would turn into a formula when the cell is edited (as stored in XML).
 _RISKY_START = re.compile(rb"(?:[=+\-@\t\r]|\xef\xbc\x9d|_x000[9dD]_|&#(?:0*9|0*13|x0*9|x0*[dD]);)")
+_CONTROL_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|_(?=x[0-9a-fA-F]{4}_)")
 
 
@@ -172,7 +196,9 @@ def _esc(text: str) -> bytes:
     text = (
         text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
     )
-    return _CONTROL.sub(lambda m: f"_x{ord(m[0]):04X}_", text).encode()
+    if "_x" in text or _CONTROL_CHAR.search(text):
+        text = _CONTROL.sub(lambda m: f"_x{ord(m[0]):04X}_", text)
+    return text.encode()
 
 
 def _no_dtd(*args: object) -> None:
@@ -240,6 +266,36 @@ def _top_level(fragment: bytes) -> list[tuple[str, bytes]]:
 def _local(fragment: bytes, start: int) -> str:
     m = _TAG.match(fragment, start)
     return m[3].decode() if m else ""
+
+
+class _Batched:
+    """Collects small writes into ~1 MB ones: deflating many small pieces is slow."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.parts.append(data)
+        self.size += len(data)
+        if self.size >= CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.parts:
+            self.out.write(b"".join(self.parts))
+            self.parts.clear()
+            self.size = 0
+
+
+@contextmanager
+def _entry(target: zipfile.ZipFile, name: str) -> Iterator[_Batched]:
+    """A part of the copy, written in batches."""
+    with target.open(name, "w") as raw:
+        batched = _Batched(raw)
+        yield batched
+        batched.flush()
 
 
 class _Chunks:
@@ -439,7 +495,7 @@ def _write_comments(target: zipfile.ZipFile, index: int, comments: list[_Comment
     comments = sorted(comments, key=lambda c: (c.row, c.col))
     authors = list(dict.fromkeys(c.author for c in comments))
     author_id = {a: i for i, a in enumerate(authors)}
-    with target.open(f"xl/comments{index}.xml", "w") as out:
+    with _entry(target, f"xl/comments{index}.xml") as out:
         out.write(
             b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             b'<comments xmlns="'
@@ -456,7 +512,7 @@ def _write_comments(target: zipfile.ZipFile, index: int, comments: list[_Comment
                 + b"</t></text></comment>"
             )
         out.write(b"</commentList></comments>")
-    with target.open(f"xl/drawings/vmlDrawing{index}.vml", "w") as out:
+    with _entry(target, f"xl/drawings/vmlDrawing{index}.vml") as out:
         out.write(_VML_HEAD)
         for shape_id, c in enumerate(comments, start=1026):
             out.write(
@@ -715,7 +771,7 @@ class _SheetCopier:
         self.risky_strings = risky_strings
         self.out = out
         # Rows to rewrite whatever they hold; marked ones missing from the sheet are added.
-        self.pending = sorted(set(plan.marks) | {row for row, _col in plan.cleared})
+        self.pending = deque(sorted(set(plan.marks) | {row for row, _col in plan.cleared}))
         self.care_rows = set(self.pending)
         self.shared: dict[bytes, tuple[str, str]] = {}  # shared formula id -> (text, origin)
         self.last_row = 0
@@ -755,10 +811,11 @@ class _SheetCopier:
         self.row_end = t(b"</~row>")
         self.row_r = re.compile(t(b'<~row r="') + rb'(\d+)"')
         self.row_any = re.compile(t(b"<~row") + _ATTRS + rb"(/?)>")
-        self.cell_re = _element(t(b"~c"))
-        self.v_re = _element(t(b"~v"))
-        self.is_re = _element(t(b"~is"))
+        self.cell = _Element(t(b"~c"))
+        self.v = _Element(t(b"~v"))
+        self.inline = _Element(t(b"~is"))
         self.t_risky = re.compile(t(b"<~t") + _T_RISKY)
+        self.plain_text = re.compile(t(b"<~t") + _ATTRS + t(b">[^<]*</~t>"))
         self.tpl_row = t(b"<~row%s>%s</~row>")
         self.tpl_text = t(b'<~c r="%s" s="%d" t="inlineStr"><~is><~t xml:space="preserve">%s</~t>')
         self.tpl_text += t(b"</~is></~c>")
@@ -865,32 +922,31 @@ class _SheetCopier:
         """Marked rows the sheet does not have, up to `before` (which exists: not added)."""
         out = []
         while self.pending and (before is None or self.pending[0] <= before):
-            num = self.pending.pop(0)
+            num = self.pending.popleft()
             if num != before:
                 out.append(self.tpl_row % (b' r="%d"' % num, self._cells(num, [])))
         return b"".join(out)
 
     def _rewrite_row(self, row: bytes, num: int) -> bytes:
-        _check_xml(row)
+        """The row rebuilt from its cells. What is copied into it (values, inline text) is
+        checked piece by piece, so the new row is well-formed without parsing it again."""
         tag = self.row_any.match(row)
-        if tag is None:
-            raise _Refused("row")
+        if tag is None or row.count(self.row_start) != 1:
+            raise _Refused("row")  # a row inside a row: not a sheet Excel wrote
         # `spans` is a hint that added cells could contradict.
         attrs = _SPANS.sub(b"", tag[1])
         body = b"" if tag[2] == b"/" else row[tag.end() :]
-        new = self.tpl_row % (attrs, self._cells(num, self._parse_cells(body)))
-        _check_xml(new)
-        return new
+        return self.tpl_row % (attrs, self._cells(num, self._parse_cells(body)))
 
     def _parse_cells(self, body: bytes) -> list[tuple[int, dict[bytes, bytes], bytes]]:
         """(column, attributes, content) of each cell; `r` is optional here too."""
         cells = []
         col = 0
-        for m in self.cell_re.finditer(body):
-            attrs = _attrs(m[1])
+        for raw_attrs, content in self.cell.each(body):
+            attrs = _attrs(raw_attrs)
             ref = _REF.fullmatch(attrs.get(b"r", b"").decode("ascii", "replace"))
             col = column_index_from_string(ref[1].upper()) if ref else col + 1
-            cells.append((col, attrs, m[2] or b""))
+            cells.append((col, attrs, content))
         return cells
 
     def _cells(self, num: int, cells: list[tuple[int, dict[bytes, bytes], bytes]]) -> bytes:
@@ -921,14 +977,16 @@ class _SheetCopier:
         given = attrs.get(b"s", b"0")
         base = int(given) if given.isdigit() else 0
         kind = attrs.get(b"t", b"n")
-        formula = self._formula(_F_ELEMENT.search(content), ref)
+        formula = self._formula(content, ref)
         if formula is not None:
             return self.tpl_text % (ref, self.styles.cell(base, mark, quote=True), b"=" + formula)
-        v = self.v_re.search(content)
-        value = v[2] if v is not None else None
+        value = self.v.first(content)
+        if value is not None and b"<" in value:
+            raise _Refused("markup in a value")
         if kind == b"inlineStr":
-            inline = self.is_re.search(content)
-            inner = (inline[2] if inline is not None else None) or b""
+            inner = self.inline.first(content) or b""
+            if not self.plain_text.fullmatch(inner):
+                _check_xml(inner)  # rich text: runs with their own formatting
             quote = self.t_risky.search(inner) is not None
             return self.tpl_inline % (ref, self.styles.cell(base, mark, quote=quote), inner)
         if value is None:
@@ -939,12 +997,20 @@ class _SheetCopier:
         quote = kind == b"s" and value.strip().isdigit() and int(value) in self.risky_strings
         return self.tpl_value % (ref, self.styles.cell(base, mark, quote=quote), kind, value)
 
-    def _formula(self, f: re.Match[bytes] | None, ref: bytes) -> bytes | None:
+    def _formula(self, content: bytes, ref: bytes) -> bytes | None:
         """The formula text of a cell, escaped as in XML; None when it has none."""
+        f = _F_START.search(content)
         if f is None:
             return None
         attrs = _attrs(f[2])
-        text = f[3] or b""
+        text = b""
+        if f[3] != b"/":
+            end = content.find(b"</" + f[1] + b"f", f.end())
+            if end < 0:
+                raise _Refused("formula")
+            text = content[f.end() : end]
+            if b"<" in text:
+                raise _Refused("markup in a formula")
         si = attrs.get(b"si")
         if attrs.get(b"t") != b"shared" or si is None:
             return text or None
@@ -966,16 +1032,43 @@ _WORKSHEET = re.compile(rb"<((?:[^\s<>/=!?\"':]+:)?)worksheet" + _ATTRS + rb">")
 _SPANS = re.compile(rb"\sspans\s*=\s*(?:\"[^\"]*\"|'[^']*')")
 _CELL_META = re.compile(rb" [vc]m\s*=")
 _STR_TYPE = re.compile(rb" t=[\"']str[\"']")
-_F_ELEMENT = re.compile(
-    rb"<((?:[^\s<>/=!?\"':]+:)?)f(?=[\s/>])" + _ATTRS + rb"(?:/>|>(.*?)</\1f\s*>)", re.S
-)
+_F_START = re.compile(rb"<((?:[^\s<>/=!?\"':]+:)?)f(?=[\s/>])" + _ATTRS + rb"(/?)>")
 
 
-def _element(name: bytes) -> re.Pattern[bytes]:
-    """An element `name` (prefix included): group 1 its attributes, group 2 its content."""
-    return re.compile(
-        b"<" + name + rb"(?=[\s/>])" + _ATTRS + b"(?:/>|>(.*?)</" + name + rb"\s*>)", re.S
-    )
+class _Element:
+    """Finds elements of one name (prefix included) in a fragment without a lazy regex over
+    their content, which was slow for long text: the end tag is found with bytes.find."""
+
+    def __init__(self, name: bytes) -> None:
+        self.start = re.compile(b"<" + name + rb"(?=[\s/>])" + _ATTRS + rb"(/?)>")
+        self.end = b"</" + name
+        self.end_re = re.compile(b"</" + name + rb"\s*>")
+
+    def each(self, fragment: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """(attributes, content) of each element, in order; elements do not nest."""
+        pos = 0
+        while (m := self.start.search(fragment, pos)) is not None:
+            if m[2] == b"/":
+                yield m[1], b""
+                pos = m.end()
+                continue
+            end = self.end_re.search(fragment, m.end())
+            if end is None:
+                raise _Refused("element not closed")
+            yield m[1], fragment[m.end() : end.start()]
+            pos = end.end()
+
+    def first(self, fragment: bytes) -> bytes | None:
+        """The content of the first element (b"" if empty), None if there is none."""
+        m = self.start.search(fragment)
+        if m is None:
+            return None
+        if m[2] == b"/":
+            return b""
+        end = fragment.find(self.end, m.end())
+        if end < 0:
+            raise _Refused("element not closed")
+        return fragment[m.end() : end]
 
 
 def _rel_prefix(root_tag: bytes) -> bytes | None:
@@ -1005,9 +1098,10 @@ def _unescape(text: bytes) -> str:
 def _write_explanation(
     target: zipfile.ZipFile, path: str, problems: _Problems, styles: _Styles
 ) -> None:
+    """错误说明: one line per problem (level, row, column, Chinese label, message)."""
     bold = styles.cell(0, None, bold=True)
-    rows: Iterator[list[str | int | None]] = _explanation_rows(problems)
-    with target.open(path, "w") as out:
+    risky = styles.cell(0, None, quote=True)
+    with _entry(target, path) as out:
         out.write(
             b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="'
             + NS_MAIN.encode()
@@ -1020,41 +1114,65 @@ def _write_explanation(
             + b"</cols><sheetData>"
         )
         header = [_("级别"), _("行"), _("列"), _("代码"), _("说明")]
-        out.write(_explanation_row(1, header, styles, bold))
-        for line, values in enumerate(rows, start=2):
-            out.write(_explanation_row(line, values, styles, 0))
+        out.write(
+            b'<row r="1">%s</row>'
+            % b"".join(
+                _text_cell(b"%s1" % _letter(i), bold, _esc(h)) for i, h in enumerate(header, 1)
+            )
+        )
+        line = 1
+        for level, row, column, label, message in _explanation_lines(problems):
+            line += 1
+            cells = [_text_cell(b"A%d" % line, 0, level)]
+            if row is not None:
+                cells.append(b'<c r="B%d"><v>%d</v></c>' % (line, row))
+            if column:
+                cells.append(_text_cell(b"C%d" % line, 0, column))
+            cells.append(_text_cell(b"D%d" % line, 0, label))
+            style = risky if xlsx_text_is_risky(message) else 0
+            cells.append(_text_cell(b"E%d" % line, style, _esc(message)))
+            out.write(b'<row r="%d">%s</row>' % (line, b"".join(cells)))
+        if problems.left_out:
+            line += 1
+            more = _(
+                "另有 %(n)s 处问题未在本文件中逐一列出和标注（问题太多）。"
+                "请先按以上说明修改，重新上传后再看其余问题。"
+            ) % {"n": problems.left_out}
+            out.write(b'<row r="%d">%s</row>' % (line, _text_cell(b"E%d" % line, 0, _esc(more))))
+        if line == 1:
+            out.write(b'<row r="2">%s</row>' % _text_cell(b"E2", 0, _esc(_("未发现问题。"))))
         out.write(b"</sheetData></worksheet>")
 
 
-def _explanation_rows(problems: _Problems) -> Iterator[list[str | int | None]]:
-    count = 0
+def _explanation_lines(
+    problems: _Problems,
+) -> Iterator[tuple[bytes, int | None, bytes, bytes, str]]:
+    """(level, row, column, label, message) with the repeated parts escaped once."""
+    columns: dict[str, bytes] = {}
+    labels: dict[str, bytes] = {}
     for items, level in ((problems.errors, _("错误")), (problems.warnings, _("提醒"))):
+        level_text = _esc(level)
         for p in items:
-            column = p.column or ""
-            if p.column and p.column in problems.columns:
-                column = f"{p.column}（{get_column_letter(problems.columns[p.column])} 列）"
-            count += 1
-            yield [level, p.row, column, _label(p.code), p.message]
-    if not count:
-        yield [None, None, None, None, _("未发现问题。")]
+            column = columns.get(p.column or "")
+            if column is None:
+                text = p.column or ""
+                if p.column and p.column in problems.columns:
+                    text = f"{p.column}（{get_column_letter(problems.columns[p.column])} 列）"
+                column = columns[p.column or ""] = _esc(text)
+            label = labels.get(p.code)
+            if label is None:
+                label = labels[p.code] = _esc(problems.label(p.code))
+            yield level_text, p.row, column, label, p.message
 
 
-def _explanation_row(line: int, values: list[Any], styles: _Styles, base: int) -> bytes:
-    cells = []
-    for col, value in enumerate(values, start=1):
-        ref = b"%s%d" % (_letter(col), line)
-        if value is None or value == "":
-            continue
-        if isinstance(value, int):
-            cells.append(b'<c r="%s" s="%d"><v>%d</v></c>' % (ref, base, value))
-            continue
-        text = str(value)
-        style = styles.cell(base, None, quote=xlsx_text_is_risky(text))
-        cells.append(
-            b'<c r="%s" s="%d" t="inlineStr"><is><t xml:space="preserve">%s</t></is></c>'
-            % (ref, style, _esc(text))
-        )
-    return b'<row r="%d">%s</row>' % (line, b"".join(cells))
+def _text_cell(ref: bytes, style: int, text: bytes) -> bytes:
+    """An inline-string cell of 错误说明 (`text` already escaped)."""
+    style_attr = b' s="%d"' % style if style else b""
+    return b'<c r="%s"%s t="inlineStr"><is><t xml:space="preserve">%s</t></is></c>' % (
+        ref,
+        style_attr,
+        text,
+    )
 
 
 # --- the package around the sheets -----------------------------------------------------------

@@ -15,7 +15,6 @@ recognized by 学号 together with 内容.
 
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -36,11 +35,13 @@ from bulu.xlsx import (
     CODE_NOT_XLSX,
     CODE_TOO_MANY_ROWS,
     CODE_UNSAFE_ZIP,
+    STUDENT_NO_MESSAGE,
     BadDate,
+    gc_paused,
     is_student_no,
     norm_text,
     parse_date,
-    student_no_message,
+    shown_text,
     xlsx_check_container,
     xlsx_check_size,
     xlsx_find_header,
@@ -172,6 +173,77 @@ MISSING_HINTS: dict[str, Any] = {
     COL_LEVEL: gettext_lazy("请填写活动等级，如 校级。"),
     COL_CREDIT_TYPE: gettext_lazy("请填写学分类型，如 文体活动学分。"),
 }
+
+# Messages of the per-row checks, translated once per file (see _Judge.tr).
+MSG_MISSING = gettext_lazy("“%(column)s”不能为空。%(hint)s")
+MSG_BAD_DATE = gettext_lazy(
+    "“%(value)s”不是有效的日期，请填写存在的日期，如 2024/3/5、2024-03-05 或 2024年3月5日。"
+)
+MSG_FUTURE_DATE = gettext_lazy(
+    "%(column)s %(value)s 晚于今天（%(today)s），只能补录已经发生的活动，请核对。"
+)
+MSG_END_BEFORE_START = gettext_lazy(
+    "结束时间 %(end)s 早于开始时间 %(start)s，请核对；如果是时间点，结束时间可以不填。"
+)
+MSG_UNKNOWN: dict[str, Any] = {
+    UNKNOWN_CATEGORY: gettext_lazy(
+        "活动一级分类“%(value)s”不在到梦空间的活动分类设置中，请改为已设置的分类：%(choices)s。"
+    ),
+    UNKNOWN_LEVEL: gettext_lazy("活动等级“%(value)s”不在设置中，请改为：%(choices)s。"),
+    UNKNOWN_CREDIT_TYPE: gettext_lazy(
+        "学分类型“%(value)s”不在到梦空间的学分设置中，请改为：%(choices)s。"
+    ),
+}
+MSG_UNKNOWN_SUBCATEGORY = gettext_lazy(
+    "活动二级分类“%(value)s”不属于一级分类“%(category)s”，"
+    "请改为该分类下已设置的二级分类：%(choices)s。"
+)
+MSG_BAD_VALUE = gettext_lazy(
+    "发放学分值“%(value)s”无效：请填写不小于 0、最多两位小数的数字（如 2 或 0.5），"
+    "不要带单位；也可以不填。"
+)
+MSG_VALUE_OVER_LIMIT = gettext_lazy(
+    "发放学分值 %(value)s 超过学分类型“%(type)s”的单条记录上限 %(max)s，请核对学分值。"
+)
+MSG_ZERO_VALUE = gettext_lazy("发放学分值为 0：这条记录不会给学生增加学分，请确认是否填错。")
+MSG_TOO_LONG = gettext_lazy("“%(column)s”超过 %(max)s 个字，请精简。")
+MSG_PAIR = gettext_lazy(
+    "活动一级分类“%(category)s”与学分类型“%(type)s”的组合不在认定标准中，"
+    "请核对学分类型（该分类的认定标准条目使用：%(choices)s）。"
+)
+MSG_PAIR_NO_ITEMS = gettext_lazy(
+    "认定标准中没有活动一级分类“%(category)s”的条目，请核对该分类与学分类型“%(type)s”是否正确。"
+)
+MSG_DUPLICATE = gettext_lazy(
+    "与第 %(first)s 行重复（学号、内容、开始时间、学分类型都相同），"
+    "请删除这一行；同一学生的多项学分请分行填写不同的内容。"
+)
+MSG_UNKNOWN_STUDENT = gettext_lazy("学号 %(no)s 不在学生名册中，请核对或联系二课中心导入。")
+MSG_NAME_MISMATCH = gettext_lazy(
+    "姓名“%(name)s”与学生名册中学号 %(no)s 的姓名不一致，请核对学号和姓名。"
+)
+MSG_ALREADY_CREDITED = gettext_lazy(
+    "学号 %(no)s 的这条记录（%(content)s，%(start)s，%(type)s）"
+    "已在已通过的补录申请 #%(request)s 中发放，请核对是否重复申请。"
+)
+# Strings are memoized up to this many distinct values: enough for a roster's repeated
+# activities and dates, bounded when every cell is different (a hostile file).
+CACHE_MAX = 20_000
+
+
+class _Translations:
+    """gettext_lazy messages as text, each translated once: for a file with an error in every
+    row, gettext per error cost more than all the checks."""
+
+    def __init__(self) -> None:
+        self.done: dict[int, str] = {}
+
+    def __call__(self, message: Any) -> str:
+        found = self.done.get(id(message))
+        if found is None:
+            found = self.done[id(message)] = str(message)
+        return found
+
 
 CreditKey = tuple[str, str, date, str]  # 学号, 内容, 开始时间, 学分类型
 
@@ -507,6 +579,8 @@ class _Judge:
         self.text_cache: dict[str, str] = {}
         self.seen: dict[CreditKey, int] = {}
         self.pair_messages: dict[tuple[str, str], str] = {}
+        self.choices: dict[str, str] = {}
+        self.tr = _Translations()
 
     def error(self, row: int, column: str | None, code: str, message: str) -> None:
         self.errors.append(Problem(row, column, code, message))
@@ -515,12 +589,9 @@ class _Judge:
         self.warnings.append(Problem(row, column, code, message))
 
     def missing(self, row: int, column: str) -> None:
-        hint = MISSING_HINTS[column]
+        hint = self.tr(MISSING_HINTS[column])
         self.error(
-            row,
-            column,
-            MISSING_VALUE,
-            _("“%(column)s”不能为空。%(hint)s") % {"column": column, "hint": hint},
+            row, column, MISSING_VALUE, self.tr(MSG_MISSING) % {"column": column, "hint": hint}
         )
 
     def text(self, raw: object) -> str:
@@ -530,7 +601,9 @@ class _Judge:
         cache = self.text_cache
         found = cache.get(raw)
         if found is None:
-            found = cache[raw] = norm_text(raw)
+            found = norm_text(raw)
+            if len(cache) < CACHE_MAX:
+                cache[raw] = found
         return found
 
     def row(self, excel_row: int, cells: list[object]) -> RosterRow:
@@ -587,7 +660,12 @@ class _Judge:
             self.missing(row, COL_NO)
             return None
         if not is_student_no(text):
-            self.error(row, COL_NO, BAD_STUDENT_ID, student_no_message(text))
+            self.error(
+                row,
+                COL_NO,
+                BAD_STUDENT_ID,
+                self.tr(STUDENT_NO_MESSAGE) % {"value": shown_text(text)},
+            )
             return None
         return text
 
@@ -610,10 +688,7 @@ class _Judge:
                 row,
                 COL_END,
                 END_BEFORE_START,
-                _(
-                    "结束时间 %(end)s 早于开始时间 %(start)s，请核对；"
-                    "如果是时间点，结束时间可以不填。"
-                )
+                self.tr(MSG_END_BEFORE_START)
                 % {"end": f"{end:%Y/%m/%d}", "start": f"{start:%Y/%m/%d}"},
             )
         return start, end
@@ -631,11 +706,7 @@ class _Judge:
                 row,
                 column,
                 BAD_DATE,
-                _(
-                    "“%(value)s”不是有效的日期，请填写存在的日期，如 2024/3/5、2024-03-05 "
-                    "或 2024年3月5日。"
-                )
-                % {"value": str(found)},
+                self.tr(MSG_BAD_DATE) % {"value": shown_text(str(found))},
             )
             return None, False
         if found is not None and found > self.today:
@@ -643,7 +714,7 @@ class _Judge:
                 row,
                 column,
                 FUTURE_DATE,
-                _("%(column)s %(value)s 晚于今天（%(today)s），只能补录已经发生的活动，请核对。")
+                self.tr(MSG_FUTURE_DATE)
                 % {
                     "column": column,
                     "value": f"{found:%Y/%m/%d}",
@@ -661,7 +732,7 @@ class _Judge:
                 cached = parse_date(raw)
             except BadDate as bad:
                 cached = bad
-            if type(raw) is str and cached is not None:
+            if type(raw) is str and cached is not None and len(self.date_cache) < CACHE_MAX:
                 self.date_cache[raw] = cached
         return cached
 
@@ -685,11 +756,12 @@ class _Judge:
                 row,
                 COL_SUBCATEGORY,
                 UNKNOWN_SUBCATEGORY,
-                _(
-                    "活动二级分类“%(value)s”不属于一级分类“%(category)s”，"
-                    "请改为该分类下已设置的二级分类：%(choices)s。"
-                )
-                % {"value": sub_text, "category": category, "choices": _choices(subs.values())},
+                self.tr(MSG_UNKNOWN_SUBCATEGORY)
+                % {
+                    "value": shown_text(sub_text),
+                    "category": category,
+                    "choices": _choices(subs.values()),
+                },
             )
         return category, subcategory
 
@@ -703,20 +775,11 @@ class _Judge:
             return None
         found = known.get(text)
         if found is None:
-            # Translated only when needed: gettext per row would cost more than the checks.
-            message = {
-                UNKNOWN_CATEGORY: _(
-                    "活动一级分类“%(value)s”不在到梦空间的活动分类设置中，"
-                    "请改为已设置的分类：%(choices)s。"
-                ),
-                UNKNOWN_LEVEL: _("活动等级“%(value)s”不在设置中，请改为：%(choices)s。"),
-                UNKNOWN_CREDIT_TYPE: _(
-                    "学分类型“%(value)s”不在到梦空间的学分设置中，请改为：%(choices)s。"
-                ),
-            }[code]
-            self.error(
-                row, column, code, message % {"value": text, "choices": _choices(known.values())}
-            )
+            choices = self.choices.get(code)
+            if choices is None:
+                choices = self.choices[code] = _choices(known.values())
+            message = self.tr(MSG_UNKNOWN[code]) % {"value": shown_text(text), "choices": choices}
+            self.error(row, column, code, message)
         return found
 
     def value(self, row: int, raw: object, credit_type: str | None) -> Decimal | None:
@@ -730,11 +793,7 @@ class _Judge:
                 row,
                 COL_VALUE,
                 BAD_VALUE,
-                _(
-                    "发放学分值“%(value)s”无效：请填写不小于 0、最多两位小数的数字"
-                    "（如 2 或 0.5），不要带单位；也可以不填。"
-                )
-                % {"value": norm_text(raw)},
+                self.tr(MSG_BAD_VALUE) % {"value": shown_text(norm_text(raw))},
             )
             return None
         limit = self.settings.maxima.get(credit_type) if credit_type is not None else None
@@ -743,18 +802,14 @@ class _Judge:
                 row,
                 COL_VALUE,
                 VALUE_OVER_LIMIT,
-                _(
-                    "发放学分值 %(value)s 超过学分类型“%(type)s”的单条记录上限 %(max)s，"
-                    "请核对学分值。"
-                )
-                % {"value": value, "type": credit_type, "max": limit},
+                self.tr(MSG_VALUE_OVER_LIMIT) % {"value": value, "type": credit_type, "max": limit},
             )
         elif not value:
             self.warn(
                 row,
                 COL_VALUE,
                 ZERO_VALUE,
-                _("发放学分值为 0：这条记录不会给学生增加学分，请确认是否填错。"),
+                self.tr(MSG_ZERO_VALUE),
             )
         return value
 
@@ -765,8 +820,7 @@ class _Judge:
                     row,
                     column,
                     TOO_LONG,
-                    _("“%(column)s”超过 %(max)s 个字，请精简。")
-                    % {"column": column, "max": MAX_LEN[column]},
+                    self.tr(MSG_TOO_LONG) % {"column": column, "max": MAX_LEN[column]},
                 )
 
     def pair(self, row: int, category: str, credit_type: str) -> None:
@@ -778,17 +832,10 @@ class _Judge:
         if message is None:
             used = standard.get(category)
             message = self.pair_messages[(category, credit_type)] = (
-                _(
-                    "活动一级分类“%(category)s”与学分类型“%(type)s”的组合不在认定标准中，"
-                    "请核对学分类型（该分类的认定标准条目使用：%(choices)s）。"
-                )
+                self.tr(MSG_PAIR)
                 % {"category": category, "type": credit_type, "choices": _choices(sorted(used))}
                 if used
-                else _(
-                    "认定标准中没有活动一级分类“%(category)s”的条目，"
-                    "请核对该分类与学分类型“%(type)s”是否正确。"
-                )
-                % {"category": category, "type": credit_type}
+                else self.tr(MSG_PAIR_NO_ITEMS) % {"category": category, "type": credit_type}
             )
         self.warn(row, COL_CREDIT_TYPE, PAIR_NOT_IN_STANDARD, message)
 
@@ -801,11 +848,7 @@ class _Judge:
             row,
             None,
             DUPLICATE_ROW,
-            _(
-                "与第 %(first)s 行重复（学号、内容、开始时间、学分类型都相同），"
-                "请删除这一行；同一学生的多项学分请分行填写不同的内容。"
-            )
-            % {"first": first},
+            self.tr(MSG_DUPLICATE) % {"first": first},
         )
 
 
@@ -925,6 +968,7 @@ def _against_registry(
 
 
 def _registry_errors(report: RosterReport, registry: dict[str, str]) -> None:
+    tr = _Translations()
     for r in report.rows:
         no = r.student_no
         if no is None:
@@ -936,7 +980,7 @@ def _registry_errors(report: RosterReport, registry: dict[str, str]) -> None:
                     r.excel_row,
                     COL_NO,
                     UNKNOWN_STUDENT,
-                    _("学号 %(no)s 不在学生名册中，请核对或联系二课中心导入。") % {"no": no},
+                    tr(MSG_UNKNOWN_STUDENT) % {"no": no},
                 )
             )
             r.ok = False
@@ -947,8 +991,7 @@ def _registry_errors(report: RosterReport, registry: dict[str, str]) -> None:
                     r.excel_row,
                     COL_NAME,
                     NAME_MISMATCH,
-                    _("姓名“%(name)s”与学生名册中学号 %(no)s 的姓名不一致，请核对学号和姓名。")
-                    % {"name": r.name, "no": no},
+                    tr(MSG_NAME_MISMATCH) % {"name": shown_text(r.name), "no": no},
                 )
             )
             r.ok = False
@@ -957,6 +1000,7 @@ def _registry_errors(report: RosterReport, registry: dict[str, str]) -> None:
 def _credited_warnings(report: RosterReport, credited: dict[CreditKey, int]) -> None:
     if not credited:
         return
+    tr = _Translations()
     for r in report.rows:
         if r.student_no is None or r.start is None or r.credit_type is None:
             continue
@@ -968,13 +1012,10 @@ def _credited_warnings(report: RosterReport, credited: dict[CreditKey, int]) -> 
                 r.excel_row,
                 None,
                 ALREADY_CREDITED,
-                _(
-                    "学号 %(no)s 的这条记录（%(content)s，%(start)s，%(type)s）"
-                    "已在已通过的补录申请 #%(request)s 中发放，请核对是否重复申请。"
-                )
+                tr(MSG_ALREADY_CREDITED)
                 % {
                     "no": r.student_no,
-                    "content": r.content,
+                    "content": shown_text(r.content),
                     "start": f"{r.start:%Y/%m/%d}",
                     "type": r.credit_type,
                     "request": request_id,
@@ -1000,19 +1041,6 @@ def _sample_real_student(excel_row: int, no: str, notes_row: int) -> Problem:
 # --- the whole file --------------------------------------------------------------------------
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Judging allocates a dozen objects a row and builds no reference cycles, so the cyclic
-    collector would only rescan them again and again (about 10 % of the time at 100k rows)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _sort_key(p: Problem) -> tuple[int, int]:
     return (p.row or 0, COLUMN_ORDER.get(p.column or "", -1))
 
@@ -1030,7 +1058,7 @@ def roster_check(
     limit = settings.BULU_ROSTER_MAX_ROWS if max_rows is None else max_rows
     try:
         sheet = _open_first_sheet(fileobj, max_bytes)
-        with _gc_paused():
+        with gc_paused():
             _read_and_judge(sheet, report, lookups, limit, progress)
     except _Unreadable as bad:
         report.readable = False

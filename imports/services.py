@@ -136,9 +136,20 @@ class _ProgressWriter:
         self.set(JUDGED_AT + int(fraction * (99 - JUDGED_AT)))
 
 
+# The page shows the first 500 problems of each kind and the annotated copy lists all of them;
+# a stored result holds at most this many of each (a file with an error in every cell of
+# 20,000 rows would otherwise put ~100 MB of JSON behind every page view of the upload).
+RESULT_MAX_PROBLEMS = 1000
+
+
 def roster_result(report: RosterReport, *, fingerprint: str = "") -> dict[str, Any]:
     return {
-        **report.as_json(),
+        "ok": report.ok,
+        "data_rows": report.data_rows,
+        "errors": [p.as_dict() for p in report.errors[:RESULT_MAX_PROBLEMS]],
+        "warnings": [p.as_dict() for p in report.warnings[:RESULT_MAX_PROBLEMS]],
+        "errors_total": len(report.errors),
+        "warnings_total": len(report.warnings),
         "summary": report.summary(),
         "header_row": report.header_row,
         "columns": report.columns,

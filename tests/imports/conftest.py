@@ -8,6 +8,7 @@ import shutil
 import zipfile
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -85,14 +86,23 @@ def plain_xlsx(rows: Iterable[list[Any]]) -> bytes:
 
 
 def fake_lookups(
-    registry: dict[str, str] | None = None, credited: dict[CreditKey, int] | None = None
+    registry: dict[str, str] | None = None,
+    credited: dict[CreditKey, int] | None = None,
+    *,
+    maxima: dict[str, Decimal] | None = None,
+    standard_pairs: Iterable[tuple[str, str]] = (),
 ) -> RosterLookups:
-    """Lookups without a database: the demo settings, a small registry."""
+    """Lookups without a database: the demo settings (no limits, no standard unless given), a
+    small registry."""
     names = REGISTRY if registry is None else registry
     given = credited or {}
     return RosterLookups(
         settings=CreditSettings.from_names(
-            categories=CATEGORIES.items(), levels=LEVELS, credit_types=CREDIT_TYPES
+            categories=CATEGORIES.items(),
+            levels=LEVELS,
+            credit_types=CREDIT_TYPES,
+            maxima=maxima,
+            standard_pairs=standard_pairs,
         ),
         student_names=lambda nos: {n: names[n] for n in nos if n in names},
         credited=lambda nos: {k: v for k, v in given.items() if k[0] in nos},

@@ -15,6 +15,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from python_calamine import CalamineWorkbook
 
+from imports import annotate
 from imports.annotate import AUTHOR, SHEET_NAME, AnnotateError, roster_annotate
 from imports.roster import CODE_LABELS, Problem, RosterReport, roster_check
 from tests.imports.conftest import (
@@ -212,7 +213,7 @@ def test_text_that_starts_like_a_formula_gets_the_quote_prefix() -> None:
 
 
 def test_it_never_writes_user_text_as_a_formula() -> None:
-    evil = '=HYPERLINK("http://example.invalid","点我")'
+    evil = '=HYPERLINK("http://x.invalid","点我")'
     workbook = open_xlsx(roster_xlsx([row(), row(学号="2021010002")]))
     for coordinate, text in (("B7", evil), ("B8", "-1+1")):
         cell = workbook.worksheets[0][coordinate]
@@ -412,3 +413,18 @@ def test_annotating_holds_a_few_chunks_not_the_whole_sheet() -> None:
     ws = openpyxl.load_workbook(io.BytesIO(out), read_only=True).worksheets[0]
     seventh, eighth = ws.iter_rows(min_row=7, max_row=8, min_col=5, max_col=5)
     assert seventh[0].fill.start_color.rgb == RED and eighth[0].fill.fill_type is None
+
+
+def test_a_file_with_too_many_problems_gets_the_first_ones_and_a_count(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(annotate, "ANNOTATE_MAX_PROBLEMS", 2)
+    data = roster_xlsx([row(活动等级="乡级", 内容=f"活动{i}") for i in range(3)])
+    report = judged(data)
+    assert len(report.errors) == 3
+    workbook = open_xlsx(annotated(data, report))
+    ws = workbook.worksheets[0]
+    assert ws["H8"].fill.start_color.rgb == RED
+    assert ws["H9"].fill.fill_type is None and ws["H9"].comment is None
+    lines = [line[4] for line in workbook[SHEET_NAME].iter_rows(min_row=2, values_only=True)]
+    assert len(lines) == 3 and "另有 1 处问题" in lines[-1]

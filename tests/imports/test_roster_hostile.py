@@ -235,3 +235,35 @@ def test_it_refuses_a_file_larger_than_the_upload_cap(
     report = check(data)
     assert file_code(report) == "file_too_large"
     assert "MB" in report.errors[0].message
+
+
+def _padded(total: int) -> bytes:
+    """A good roster plus entries of spaces (none over 1 MB, so no ratio check applies) that
+    bring the declared uncompressed total to exactly `total` bytes."""
+    good = roster_xlsx([row()])
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(good)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as padded,
+    ):
+        for info in source.infolist():
+            padded.writestr(info.filename, source.read(info.filename))
+        missing = total - sum(i.file_size for i in source.infolist())
+        chunk = b" " * (1 << 20)
+        n = 0
+        while missing > 0:
+            size = min(missing, len(chunk))
+            padded.writestr(f"customXml/pad{n}.xml", chunk[:size])
+            missing -= size
+            n += 1
+    return out.getvalue()
+
+
+def test_the_uncompressed_cap_refuses_a_file_just_over_it() -> None:
+    limit = bulu_xlsx.XLSX_MAX_UNCOMPRESSED_BYTES
+    assert limit == 100 * 1024 * 1024  # docs/decisions.md explains the number
+    over = check(_padded(limit + 1))
+    assert file_code(over) == "unsafe_zip"
+    assert over.errors[0].message.startswith("文件解压后超过 100 MB，已拒绝读取。")
+    at = check(_padded(limit))
+    assert at.readable and at.data_rows == 1

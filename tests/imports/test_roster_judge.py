@@ -278,3 +278,10 @@ def test_the_fingerprint_changes_with_settings_registry_and_credits(
     fourth = roster_lookups_fingerprint()
     assert len({first, second, third, fourth}) == 4
     assert set(REGISTRY) <= {"2021010001", "2021010002", "2021010003"}
+
+
+def test_a_long_value_is_cut_where_a_message_quotes_it() -> None:
+    report = judge(row(学号="1" * 100, 活动等级="很长的等级" * 20))
+    assert [p.code for p in report.errors] == ["bad_student_id", "unknown_level"]
+    for problem in report.errors:
+        assert "…" in problem.message and len(problem.message) < 160, problem.message
