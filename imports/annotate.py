@@ -12,7 +12,9 @@ Safe by construction:
   revive it. Text starting with = + - @ tab CR or ＝ gets the quote prefix as well. The finished
   sheet is scanned for `<f>` elements and refused if one is left.
 - XML with a DTD, comments, CDATA, processing instructions or unknown entities is refused (Excel
-  never writes them); every fragment written here is checked with expat.
+  never writes them). The parts read whole are parsed with defusedxml or expat; of a sheet, the
+  elements kept around the cells are parsed with expat, and what a rewritten row takes over from
+  the user's row is checked (values hold no markup, rich text is parsed with expat).
 
 Memory-bounded and fast: python-calamine does not expose formulas and openpyxl holds the whole
 workbook (a 200 MB sheet took 17 s and 700 MB), so each sheet's XML is streamed in 1 MB chunks
@@ -58,7 +60,8 @@ MAX_PART_BYTES = 16 * 1024 * 1024
 # and listed, and a line saying how many more there are: 150,000 comments help nobody and cost
 # about 10 s.
 ANNOTATE_MAX_PROBLEMS = 50_000
-# Level 1 deflates the copy about 3x faster than the default level 6 for ~10 % more bytes.
+# Level 1 deflates a 10k-row roster's XML in 27 ms instead of 93 ms (level 6) for a third more
+# bytes (615 KB instead of 461 KB).
 COMPRESS_LEVEL = 1
 
 NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -370,10 +373,13 @@ class _Book:
             name = element.get("name", "")
             if not sheets and typ != REL_WORKSHEET:
                 raise _Refused("first sheet is not a worksheet")  # the one roster_check read
-            if typ == REL_WORKSHEET and name != SHEET_NAME:
+            # An earlier round's 错误说明 is replaced (unless it is the roster sheet itself).
+            if typ == REL_WORKSHEET and (name != SHEET_NAME or not sheets):
                 sheets.append(
                     _Sheet(name, path, element.get("state"), _comments_path(source, path))
                 )
+        if not sheets:
+            raise _Refused("no worksheet")
         pr = workbook.find(f"{{{NS_MAIN}}}workbookPr")
         date1904 = pr is not None and pr.get("date1904", "") in ("1", "true")
         by_type = {typ: target for typ, target in rels.values()}
@@ -1210,7 +1216,8 @@ def _copy(
         target.writestr("xl/styles.xml", styles.render())
         target.writestr("xl/theme/theme1.xml", theme_xml.encode())
         names = [(s.name, s.state if i else None) for i, s in enumerate(book.sheets)]
-        names.append((SHEET_NAME, None))
+        taken = {name for name, _state in names}
+        names.append((SHEET_NAME if SHEET_NAME not in taken else SHEET_NAME + "（本次）", None))
         _write_package(target, names, book.date1904, bool(book.strings_path), commented)
     if progress is not None:
         progress(1.0)

@@ -623,7 +623,7 @@ class _Judge:
             raw_value,
         ) = cells
         student_no = self.student_no(excel_row, raw_no)
-        name = self.required_text(excel_row, COL_NAME, raw_name)
+        name = self.required_text(excel_row, COL_NAME, raw_name, memo=False)
         start, end = self.dates(excel_row, raw_start, raw_end)
         content = self.required_text(excel_row, COL_CONTENT, raw_content)
         category, subcategory = self.classification(excel_row, raw_category, raw_subcategory)
@@ -669,8 +669,9 @@ class _Judge:
             return None
         return text
 
-    def required_text(self, row: int, column: str, raw: object) -> str:
-        text = self.text(raw)
+    def required_text(self, row: int, column: str, raw: object, *, memo: bool = True) -> str:
+        """A required text cell (`memo` False for values that differ in every row: names)."""
+        text = self.text(raw) if memo else norm_text(raw)
         if not text:
             self.missing(row, column)
         return text

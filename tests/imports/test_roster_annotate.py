@@ -428,3 +428,12 @@ def test_a_file_with_too_many_problems_gets_the_first_ones_and_a_count(
     assert ws["H9"].fill.fill_type is None and ws["H9"].comment is None
     lines = [line[4] for line in workbook[SHEET_NAME].iter_rows(min_row=2, values_only=True)]
     assert len(lines) == 3 and "另有 1 处问题" in lines[-1]
+
+
+def test_a_roster_sheet_named_like_ours_is_kept_beside_the_new_explanation() -> None:
+    workbook = open_xlsx(roster_xlsx([row(活动等级="乡级")]))
+    workbook.worksheets[0].title = SHEET_NAME
+    data = saved(workbook)
+    copy = open_xlsx(annotated(data, judged(data)))
+    assert copy.sheetnames == [SHEET_NAME, SHEET_NAME + "（本次）"]
+    assert copy.worksheets[0]["H7"].fill.start_color.rgb == RED
