@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import re
 import secrets
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
 from typing import IO, TypeVar
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
@@ -26,8 +24,16 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership, Organization, User
 from accounts.roles import ROLE_PERMISSIONS
 from accounts.services import college_ensure, role_grant
-from accounts.xlsx import Cell, xlsx_open_first_sheet_rows
 from bulu.exceptions import ApplicationError
+from bulu.xlsx import (
+    Cell,
+    is_student_no,
+    norm_text,
+    plain_text,
+    student_no_message,
+    xlsx_header_positions,
+    xlsx_open_first_sheet_rows,
+)
 
 Kind = Organization.Kind
 Role = Membership.Role
@@ -65,7 +71,6 @@ MAX_LENGTH = {
     COL_PHONE: 32,
 }
 GENDERS = frozenset(User.Gender.values)
-STUDENT_ID_RE = re.compile(r"[0-9]{6,20}")
 # Staff roles: an account holding one of them is a teacher's, never overwritten as a student.
 STAFF_ROLES = frozenset(
     {
@@ -78,9 +83,6 @@ STAFF_ROLES = frozenset(
 )
 # Excel users pad two-character names to line them up: "张　三" is 张三.
 CJK_GAP_RE = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
-INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
-# Float cells are exact integers only below 2**53; Excel itself keeps 15 significant digits.
-MAX_EXACT_NUMBER = 10**15
 # Stays below SQLite's and PostgreSQL's limits on bound parameters per statement.
 CHUNK = 900
 BATCH = 500
@@ -207,56 +209,40 @@ def registry_import(*, fileobj: IO[bytes], create_colleges: bool) -> RegistryRes
 # --- parse: sheet rows -> RegistryRow, no database -------------------------------------------
 
 
-def _clean(text: str) -> str:
-    return text.strip().strip(INVISIBLE).strip()
-
-
-def _cell_text(cell: Cell) -> str:
-    if cell is None or cell == "":
-        return ""
-    if isinstance(cell, bool):
-        return _("是") if cell else _("否")
-    if isinstance(cell, float) and cell.is_integer() and abs(cell) < MAX_EXACT_NUMBER:
-        return str(int(cell))
-    if isinstance(cell, datetime | date | time):
-        return cell.isoformat()
-    return _clean(str(cell))
-
-
 def _student_id(cell: Cell) -> tuple[str, str | None]:
-    """The 学号 as text and an error message, if any. Numbers lose nothing below 10**15."""
-    if isinstance(cell, bool | datetime | date | time | timedelta):
-        return "", _("学号不是有效的数字，请把学号列设为“文本”格式后重新填写。")
-    if isinstance(cell, float):
-        if not cell.is_integer() or abs(cell) >= MAX_EXACT_NUMBER:
-            return "", _("学号是小数或超出 Excel 数字精度，请把学号列设为“文本”格式后重新填写。")
-        text = str(int(cell))
-    else:
-        text = _clean(unicodedata.normalize("NFKC", str(cell if cell is not None else "")))
+    """The 学号 as text and an error message, if any (the rule shared by every import)."""
+    text = norm_text(cell)
     if not text:
         return "", _("学号不能为空。")
-    if not STUDENT_ID_RE.fullmatch(text):
-        return text, _("学号“%(value)s”无效：应为 6–20 位数字。") % {"value": text}
+    if not is_student_no(text):
+        return text, student_no_message(text)
     return text, None
 
 
-def _header_key(cell: Cell) -> str:
-    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", _cell_text(cell)))
-    text = text.strip(INVISIBLE).rstrip("*")
-    return HEADER_ALIASES.get(text, text)
-
-
 def _parse(sheet: Sequence[Sequence[Cell]]) -> tuple[list[RegistryRow], list[RowError]]:
-    errors: list[RowError] = []
-    header = sheet[0] if sheet else []
-    columns: dict[str, int] = {}
-    for index, cell in enumerate(header):
-        key = _header_key(cell)
-        if key not in COLUMN_ORDER:
+    columns, errors = _parse_header(sheet[0] if sheet else [])
+    if errors:
+        return [], errors
+    rows: list[RegistryRow] = []
+    first_row_of: dict[str, int] = {}
+    for offset, values in enumerate(sheet[1:]):
+        number = offset + 2
+        if all(plain_text(v) == "" for v in values):
             continue
-        if key in columns:
-            errors.append(RowError(1, key, _("表头中“%(column)s”列出现了多次。") % {"column": key}))
-        columns.setdefault(key, index)
+        row, row_errors = _parse_row(number, values, columns, first_row_of)
+        rows.append(row)
+        errors.extend(row_errors)
+    if not rows and not errors:
+        errors.append(RowError(2, "", _("文件中没有学生数据（第 2 行起为数据）。")))
+    return rows, errors
+
+
+def _parse_header(header: Sequence[Cell]) -> tuple[dict[str, int], list[RowError]]:
+    columns, repeated = xlsx_header_positions(header, known=COLUMN_ORDER, aliases=HEADER_ALIASES)
+    errors = [
+        RowError(1, key, _("表头中“%(column)s”列出现了多次。") % {"column": key})
+        for key in repeated
+    ]
     for column in REQUIRED_COLUMNS:
         if column not in columns:
             errors.append(
@@ -267,84 +253,85 @@ def _parse(sheet: Sequence[Sequence[Cell]]) -> tuple[list[RegistryRow], list[Row
                     % {"column": column},
                 )
             )
-    if errors:
-        return [], errors
+    return columns, errors
 
-    def get(values: Sequence[Cell], column: str) -> Cell:
+
+def _parse_row(
+    number: int,
+    values: Sequence[Cell],
+    columns: dict[str, int],
+    first_row_of: dict[str, int],
+) -> tuple[RegistryRow, list[RowError]]:
+    """One data row; `first_row_of` (学号 -> first row) finds duplicates across calls."""
+
+    def get(column: str) -> Cell:
         index = columns.get(column)
         if index is None or index >= len(values):
             return None
         return values[index]
 
-    rows: list[RegistryRow] = []
-    first_row_of: dict[str, int] = {}
-    for offset, values in enumerate(sheet[1:]):
-        number = offset + 2
-        if all(_cell_text(v) == "" for v in values):
-            continue
-        username, id_error = _student_id(get(values, COL_ID))
-        if id_error:
-            errors.append(RowError(number, COL_ID, id_error))
-        elif username in first_row_of:
+    errors: list[RowError] = []
+    username, id_error = _student_id(get(COL_ID))
+    if id_error:
+        errors.append(RowError(number, COL_ID, id_error))
+    elif username in first_row_of:
+        errors.append(
+            RowError(
+                number,
+                COL_ID,
+                _("学号“%(value)s”与第 %(row)s 行重复。")
+                % {"value": username, "row": first_row_of[username]},
+            )
+        )
+    else:
+        first_row_of[username] = number
+    texts = {
+        COL_NAME: CJK_GAP_RE.sub("", plain_text(get(COL_NAME))),
+        COL_COLLEGE: plain_text(get(COL_COLLEGE)),
+        COL_CLASS: plain_text(get(COL_CLASS)),
+    }
+    for column, text in texts.items():
+        if not text:
+            errors.append(RowError(number, column, _("%(column)s不能为空。") % {"column": column}))
+    optional = {
+        column: _optional_text(column, get(column))
+        for column in OPTIONAL_COLUMNS
+        if column in columns
+    }
+    gender = optional.get(COL_GENDER)
+    if gender and gender not in GENDERS:
+        errors.append(
+            RowError(
+                number,
+                COL_GENDER,
+                _("性别只能填写“男”或“女”，此处为“%(value)s”。") % {"value": gender},
+            )
+        )
+    for column, limit in MAX_LENGTH.items():
+        text = texts.get(column) or optional.get(column) or ""
+        if len(text) > limit:
             errors.append(
                 RowError(
                     number,
-                    COL_ID,
-                    _("学号“%(value)s”与第 %(row)s 行重复。")
-                    % {"value": username, "row": first_row_of[username]},
+                    column,
+                    _("%(column)s不能超过 %(max)s 个字符。") % {"column": column, "max": limit},
                 )
             )
-        else:
-            first_row_of[username] = number
-        texts = {
-            COL_NAME: CJK_GAP_RE.sub("", _cell_text(get(values, COL_NAME))),
-            COL_COLLEGE: _cell_text(get(values, COL_COLLEGE)),
-            COL_CLASS: _cell_text(get(values, COL_CLASS)),
-        }
-        for column, text in texts.items():
-            if not text:
-                errors.append(
-                    RowError(number, column, _("%(column)s不能为空。") % {"column": column})
-                )
-        optional: dict[str, str | None] = {}
-        for column in OPTIONAL_COLUMNS:
-            if column not in columns:
-                continue
-            text = _cell_text(get(values, column))
-            if column in (COL_GRADE, COL_PHONE):
-                text = _clean(unicodedata.normalize("NFKC", text))
-            if column == COL_GENDER and text and text not in GENDERS:
-                errors.append(
-                    RowError(
-                        number,
-                        column,
-                        _("性别只能填写“男”或“女”，此处为“%(value)s”。") % {"value": text},
-                    )
-                )
-            optional[column] = text or None
-        for column, limit in MAX_LENGTH.items():
-            text = texts.get(column) or optional.get(column) or ""
-            if len(text) > limit:
-                errors.append(
-                    RowError(
-                        number,
-                        column,
-                        _("%(column)s不能超过 %(max)s 个字符。") % {"column": column, "max": limit},
-                    )
-                )
-        rows.append(
-            RegistryRow(
-                row=number,
-                username=username,
-                name=texts[COL_NAME],
-                college=texts[COL_COLLEGE],
-                class_name=texts[COL_CLASS],
-                optional=optional,
-            )
-        )
-    if not rows and not errors:
-        errors.append(RowError(2, "", _("文件中没有学生数据（第 2 行起为数据）。")))
-    return rows, errors
+    row = RegistryRow(
+        row=number,
+        username=username,
+        name=texts[COL_NAME],
+        college=texts[COL_COLLEGE],
+        class_name=texts[COL_CLASS],
+        optional=optional,
+    )
+    return row, errors
+
+
+def _optional_text(column: str, cell: Cell) -> str | None:
+    """None for an empty cell (keep the stored value); 年级 and 联系电话 are NFKC-normalized."""
+    text = norm_text(cell) if column in (COL_GRADE, COL_PHONE) else plain_text(cell)
+    return text or None
 
 
 # --- judge: compare with the database ----------------------------------------------------------
@@ -372,97 +359,110 @@ def _sorted_errors(errors: Iterable[RowError]) -> list[RowError]:
     return sorted(errors, key=lambda e: (e.row, order.get(e.column, len(order))))
 
 
+ClassIndex = dict[str, dict[int | None, tuple[int, str]]]  # class -> {college pk: (pk, college)}
+
+
+@dataclass
+class _Places:
+    """Colleges and classes named by the file, as they exist, and those the import would add."""
+
+    colleges: dict[str, int]  # college name -> pk
+    classes: ClassIndex
+    new_colleges: dict[str, None] = field(default_factory=dict)
+    new_classes: dict[str, tuple[str, int]] = field(default_factory=dict)  # -> (college, row)
+
+
+@dataclass
+class _Accounts:
+    """The file's existing users, which of them hold staff roles, and their current class."""
+
+    users: dict[str, User]
+    staff_ids: set[int]
+    current_class: dict[int, tuple[int, str]]  # user pk -> (class pk, class name)
+
+
 def _judge(
     rows: list[RegistryRow], parse_errors: list[RowError], *, create_colleges: bool
 ) -> RegistryResult:
     result = RegistryResult(rows=rows, errors=list(parse_errors))
-    if not rows:
-        result.errors = _sorted_errors(result.errors)
-        return result
-    bad_rows = {e.row for e in parse_errors}
-    errors = result.errors
+    if rows:
+        bad_rows = {e.row for e in parse_errors}
+        places = _places_load(rows)
+        for r in rows:
+            error = _judge_place(r, places, create_colleges=create_colleges)
+            if error is not None:
+                result.errors.append(error)
+                bad_rows.add(r.row)
+        result.new_colleges = list(places.new_colleges)
+        result.new_classes = [(c, name) for name, (c, _row) in places.new_classes.items()]
+        _judge_accounts(result, _accounts_load(rows), places, bad_rows)
+    result.errors = _sorted_errors(result.errors)
+    return result
 
-    # Colleges and classes: a few dozen names, two queries.
+
+def _places_load(rows: list[RegistryRow]) -> _Places:
+    """Colleges and classes the rows name: two queries, a few dozen names."""
     colleges = _college_pks({r.college for r in rows if r.college})
     class_names = sorted({r.class_name for r in rows if r.class_name})
-    # class name -> {college pk or None: (class pk, college name)}
-    classes: dict[str, dict[int | None, tuple[int, str]]] = {}
+    classes: ClassIndex = {}
     for pk, name, parent_id, parent_name in (
         Organization.objects.filter(kind=Kind.CLASS, name__in=class_names)
         .order_by("pk")
         .values_list("pk", "name", "parent_id", "parent__name")
     ):
         classes.setdefault(name, {}).setdefault(parent_id, (pk, parent_name or ""))
+    return _Places(colleges=colleges, classes=classes)
 
-    new_colleges: dict[str, None] = {}
-    new_classes: dict[str, tuple[str, int]] = {}  # class name -> (college name, first row)
-    for r in rows:
-        if not r.college:
-            continue
-        college_pk = colleges.get(r.college)
-        if college_pk is None:
-            if not create_colleges:
-                errors.append(
-                    RowError(
-                        r.row,
-                        COL_COLLEGE,
-                        _("学院“%(college)s”不存在。请核对名称，或选择“允许新建学院”后重新导入。")
-                        % {"college": r.college},
-                    )
-                )
-                bad_rows.add(r.row)
-                continue
-            new_colleges.setdefault(r.college)
-        if not r.class_name:
-            continue
-        existing = classes.get(r.class_name)
-        if existing:
-            if college_pk is None or college_pk not in existing:
-                other = next(iter(existing.values()))[1] or _("（未归属学院）")
-                errors.append(
-                    RowError(
-                        r.row,
-                        COL_CLASS,
-                        _("班级“%(klass)s”已属于学院“%(other)s”，与本行的学院“%(college)s”不一致。")
-                        % {"klass": r.class_name, "other": other, "college": r.college},
-                    )
-                )
-                bad_rows.add(r.row)
-            continue
-        first = new_classes.setdefault(r.class_name, (r.college, r.row))
-        if first[0] != r.college:
-            errors.append(
-                RowError(
-                    r.row,
-                    COL_CLASS,
-                    _(
-                        "班级“%(klass)s”在第 %(row)s 行属于学院“%(other)s”，"
-                        "与本行的学院“%(college)s”不一致。"
-                    )
-                    % {
-                        "klass": r.class_name,
-                        "row": first[1],
-                        "other": first[0],
-                        "college": r.college,
-                    },
-                )
+
+def _judge_place(r: RegistryRow, places: _Places, *, create_colleges: bool) -> RowError | None:
+    """The row's college exists (or may be created) and its class belongs to that college."""
+    if not r.college:
+        return None
+    college_pk = places.colleges.get(r.college)
+    if college_pk is None:
+        if not create_colleges:
+            return RowError(
+                r.row,
+                COL_COLLEGE,
+                _("学院“%(college)s”不存在。请核对名称，或选择“允许新建学院”后重新导入。")
+                % {"college": r.college},
             )
-            bad_rows.add(r.row)
-    result.new_colleges = list(new_colleges)
-    result.new_classes = [(college, name) for name, (college, _row) in new_classes.items()]
+        places.new_colleges.setdefault(r.college)
+    if not r.class_name:
+        return None
+    existing = places.classes.get(r.class_name)
+    if existing:
+        if college_pk is not None and college_pk in existing:
+            return None
+        other = next(iter(existing.values()))[1] or _("（未归属学院）")
+        return RowError(
+            r.row,
+            COL_CLASS,
+            _("班级“%(klass)s”已属于学院“%(other)s”，与本行的学院“%(college)s”不一致。")
+            % {"klass": r.class_name, "other": other, "college": r.college},
+        )
+    first = places.new_classes.setdefault(r.class_name, (r.college, r.row))
+    if first[0] == r.college:
+        return None
+    return RowError(
+        r.row,
+        COL_CLASS,
+        _("班级“%(klass)s”在第 %(row)s 行属于学院“%(other)s”，与本行的学院“%(college)s”不一致。")
+        % {"klass": r.class_name, "row": first[1], "other": first[0], "college": r.college},
+    )
 
-    # Users, their staff roles and their current class: three queries per chunk of usernames.
-    usernames = [r.username for r in rows if r.username]
+
+def _accounts_load(rows: list[RegistryRow]) -> _Accounts:
+    """Users, their staff roles and their current class: three queries per chunk of 学号s."""
     users: dict[str, User] = {}
-    for chunk in _chunks(usernames):
+    for chunk in _chunks([r.username for r in rows if r.username]):
         for user in User.objects.filter(username__in=chunk).only(
             "pk", "username", "name", "gender", "major", "grade", "phone", "is_staff"
         ):
             users[user.username] = user
-    user_ids = [u.pk for u in users.values()]
     staff_ids: set[int] = set()
     current_class: dict[int, tuple[int, str]] = {}
-    for chunk_ids in _chunks(user_ids):
+    for chunk_ids in _chunks([u.pk for u in users.values()]):
         staff_ids.update(
             Membership.objects.filter(user_id__in=chunk_ids, role__in=STAFF_ROLES).values_list(
                 "user_id", flat=True
@@ -472,36 +472,40 @@ def _judge(
             user_id__in=chunk_ids, role=Role.STUDENT
         ).values_list("user_id", "organization_id", "organization__name"):
             current_class[user_id] = (org_id, org_name)
+    return _Accounts(users=users, staff_ids=staff_ids, current_class=current_class)
 
-    for r in rows:
-        existing_user = users.get(r.username)
-        if existing_user is not None and (existing_user.is_staff or existing_user.pk in staff_ids):
-            errors.append(
+
+def _judge_accounts(
+    result: RegistryResult, accounts: _Accounts, places: _Places, bad_rows: set[int]
+) -> None:
+    """Staff accounts are refused; every other good row becomes a create, update or no-op."""
+    for r in result.rows:
+        user = accounts.users.get(r.username)
+        if user is not None and (user.is_staff or user.pk in accounts.staff_ids):
+            result.errors.append(
                 RowError(
                     r.row,
                     COL_ID,
                     _("学号“%(value)s”已是教职工账号，不能作为学生导入。") % {"value": r.username},
                 )
             )
-            bad_rows.add(r.row)
+            continue
         if r.row in bad_rows:
             continue
-        _judge_row(r, existing_user, colleges, classes, current_class)
+        _judge_row(r, user, places.colleges, places.classes, accounts.current_class)
         if r.action == ACTION_CREATE:
             result.created += 1
         elif r.action == ACTION_UPDATE:
             result.updated += 1
         else:
             result.unchanged += 1
-    result.errors = _sorted_errors(errors)
-    return result
 
 
 def _judge_row(
     r: RegistryRow,
     user: User | None,
     colleges: dict[str, int],
-    classes: dict[str, dict[int | None, tuple[int, str]]],
+    classes: ClassIndex,
     current_class: dict[int, tuple[int, str]],
 ) -> None:
     college_pk = colleges.get(r.college)

@@ -23,8 +23,8 @@ from accounts.models import Membership, Organization, User
 from accounts.passwords import IssuedPassword, initial_passwords_issue
 from accounts.registry import RegistryResult
 from accounts.selectors import classes_for_password_issue, organizations_for_user
-from accounts.xlsx import xlsx_write_text
 from bulu.exceptions import ApplicationError
+from bulu.xlsx import xlsx_write_text
 
 logger = logging.getLogger(__name__)
 

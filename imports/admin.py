@@ -61,8 +61,8 @@ class ActivityLevelAdmin(admin.ModelAdmin[ActivityLevel]):
 
 @admin.register(CreditType)
 class CreditTypeAdmin(admin.ModelAdmin[CreditType]):
-    list_display = ["name", "order", "is_active"]
-    list_editable = ["order", "is_active"]
+    list_display = ["name", "max_value", "order", "is_active"]
+    list_editable = ["max_value", "order", "is_active"]
     search_fields = ["name"]
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -73,8 +75,15 @@ class CreditType(SettingEntry):
     """学分类型, e.g. 文体活动学分, 工作成长积分, 志愿者工时."""
 
     name = models.CharField(_("学分类型"), max_length=64, unique=True)
+    # The most one roster row may grant in this type; a larger 发放学分值 is an error.
     max_value = models.DecimalField(
-        _("单条记录上限"), max_digits=7, decimal_places=2, null=True, blank=True
+        _("单条记录上限"),
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text=_("一条记录最多可发放的学分值；留空表示不限。"),
     )
 
     class Meta(SettingEntry.Meta):

@@ -19,6 +19,7 @@ from imports.models import (
     ActivityLevel,
     ActivitySubcategory,
     CreditRecord,
+    CreditStandardItem,
     CreditType,
     RosterUpload,
 )
@@ -38,7 +39,8 @@ def _chunks(values: Collection[str]) -> Iterator[list[str]]:
 
 
 def credit_settings_load() -> CreditSettings:
-    """The active settings mirror: four small queries."""
+    """The active settings mirror with the credit types' limits and the 认定标准's
+    (category, credit type) pairs: five small queries."""
     subs: dict[int, list[str]] = {}
     for category_id, name in ActivitySubcategory.objects.filter(is_active=True).values_list(
         "category_id", "name"
@@ -48,10 +50,22 @@ def credit_settings_load() -> CreditSettings:
         (name, subs.get(pk, []))
         for pk, name in ActivityCategory.objects.filter(is_active=True).values_list("pk", "name")
     ]
+    credit_types = list(CreditType.objects.filter(is_active=True).values_list("name", "max_value"))
     return CreditSettings.from_names(
         categories=categories,
         levels=ActivityLevel.objects.filter(is_active=True).values_list("name", flat=True),
-        credit_types=CreditType.objects.filter(is_active=True).values_list("name", flat=True),
+        credit_types=[name for name, _max in credit_types],
+        maxima={name: limit for name, limit in credit_types if limit is not None},
+        standard_pairs=_standard_pairs(),
+    )
+
+
+def _standard_pairs() -> list[tuple[str, str]]:
+    """(活动一级分类, 学分类型) of every active 认定标准 item."""
+    return list(
+        CreditStandardItem.objects.filter(is_active=True)
+        .values_list("subcategory__category__name", "credit_type__name")
+        .distinct()
     )
 
 
@@ -127,16 +141,23 @@ def roster_lookups_load() -> RosterLookups:
 def roster_lookups_fingerprint() -> str:
     """A digest of the state a roster result depends on; a stored result is reused only if equal.
 
-    Settings are hashed exactly (a few hundred names). The registry and the credit records are
+    Settings (names, credit type limits, the standard's pairs) are hashed exactly (a few hundred
+    names). The registry and the credit records are
     summarized by count and highest id: rows are added far more often than edited. A student
     renamed in place is not seen, which is why reuse is also limited in age (see services).
     """
     digest = hashlib.sha256()
-    for model in (ActivityCategory, ActivityLevel, CreditType):
+    for model in (ActivityCategory, ActivityLevel):
         for name in (
             model.objects.filter(is_active=True).order_by("name").values_list("name", flat=True)
         ):
             digest.update(f"{model.__name__}:{name}\n".encode())
+    for name, limit in (
+        CreditType.objects.filter(is_active=True).order_by("name").values_list("name", "max_value")
+    ):
+        digest.update(f"CreditType:{name}:{limit}\n".encode())
+    for pair in sorted(_standard_pairs()):
+        digest.update(f"standard:{pair[0]}/{pair[1]}\n".encode())
     for cat, sub in (
         ActivitySubcategory.objects.filter(is_active=True, category__is_active=True)
         .order_by("category__name", "name")

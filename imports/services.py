@@ -23,10 +23,11 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from bulu.exceptions import ApplicationError
 from bulu.workflow.models import BackfillRequest
+from bulu.xlsx import xlsx_check_size
 from imports.annotate import roster_annotate
 from imports.entries import roster_entries_store
 from imports.models import RosterUpload
-from imports.roster import RosterReport, check_upload_size, roster_check
+from imports.roster import RosterReport, roster_check
 from imports.selectors import roster_lookups_fingerprint, roster_lookups_load
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ PROGRESS_STEP = 5
 
 def _read_capped(fileobj: IO[bytes], max_bytes: int) -> bytes:
     data = fileobj.read(max_bytes + 1)
-    check_upload_size(len(data), max_bytes=max_bytes)
+    xlsx_check_size(len(data), max_bytes=max_bytes)
     return data
 
 
@@ -156,9 +157,20 @@ class _ProgressWriter:
         self.set(JUDGED_AT + int(fraction * (99 - JUDGED_AT)))
 
 
+# The page shows the first 500 problems of each kind and the annotated copy lists all of them;
+# a stored result holds at most this many of each (a file with an error in every cell of
+# 20,000 rows would otherwise put ~100 MB of JSON behind every page view of the upload).
+RESULT_MAX_PROBLEMS = 1000
+
+
 def roster_result(report: RosterReport, *, fingerprint: str = "") -> dict[str, Any]:
     return {
-        **report.as_json(),
+        "ok": report.ok,
+        "data_rows": report.data_rows,
+        "errors": [p.as_dict() for p in report.errors[:RESULT_MAX_PROBLEMS]],
+        "warnings": [p.as_dict() for p in report.warnings[:RESULT_MAX_PROBLEMS]],
+        "errors_total": len(report.errors),
+        "warnings_total": len(report.warnings),
         "summary": report.summary(),
         "header_row": report.header_row,
         "columns": report.columns,

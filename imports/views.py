@@ -66,8 +66,8 @@ def _context(upload: RosterUpload) -> dict[str, Any]:
         "result": result,
         "errors": _problems(errors),
         "warnings": _problems(warnings),
-        "errors_hidden": max(len(errors) - MAX_SHOWN, 0),
-        "warnings_hidden": max(len(warnings) - MAX_SHOWN, 0),
+        "errors_hidden": max(result.get("errors_total", len(errors)) - MAX_SHOWN, 0),
+        "warnings_hidden": max(result.get("warnings_total", len(warnings)) - MAX_SHOWN, 0),
         "summary": result.get("summary", {}),
         "stalled": stalled,
         "polling": not upload.is_finished

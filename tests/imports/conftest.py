@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import re
 import shutil
+import zipfile
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -83,14 +86,23 @@ def plain_xlsx(rows: Iterable[list[Any]]) -> bytes:
 
 
 def fake_lookups(
-    registry: dict[str, str] | None = None, credited: dict[CreditKey, int] | None = None
+    registry: dict[str, str] | None = None,
+    credited: dict[CreditKey, int] | None = None,
+    *,
+    maxima: dict[str, Decimal] | None = None,
+    standard_pairs: Iterable[tuple[str, str]] = (),
 ) -> RosterLookups:
-    """Lookups without a database: the demo settings, a small registry."""
+    """Lookups without a database: the demo settings (no limits, no standard unless given), a
+    small registry."""
     names = REGISTRY if registry is None else registry
     given = credited or {}
     return RosterLookups(
         settings=CreditSettings.from_names(
-            categories=CATEGORIES.items(), levels=LEVELS, credit_types=CREDIT_TYPES
+            categories=CATEGORIES.items(),
+            levels=LEVELS,
+            credit_types=CREDIT_TYPES,
+            maxima=maxima,
+            standard_pairs=standard_pairs,
         ),
         student_names=lambda nos: {n: names[n] for n in nos if n in names},
         credited=lambda nos: {k: v for k, v in given.items() if k[0] in nos},
@@ -136,3 +148,46 @@ def registry(make_student: StudentMaker, credit_settings: None) -> dict[str, str
     for no, name in REGISTRY.items():
         make_student(no, name)
     return REGISTRY
+
+
+def with_shared_strings(data: bytes) -> bytes:
+    """`data` (openpyxl writes inline strings) with every inline string of the first sheet moved
+    to a sharedStrings.xml part, as Excel and WPS write them."""
+    strings: dict[bytes, int] = {}
+
+    def shared(match: re.Match[bytes]) -> bytes:
+        index = strings.setdefault(match[2], len(strings))
+        return match[1] + b' t="s"><v>%d</v></c>' % index
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                content = re.sub(
+                    rb'(<c r="[A-Z]+\d+"(?: s="\d+")?) t="inlineStr"><is><t>(.*?)</t></is></c>',
+                    shared,
+                    content,
+                )
+            elif info.filename == "xl/_rels/workbook.xml.rels":
+                content = content.replace(
+                    b"</Relationships>",
+                    b'<Relationship Id="rIdSst" Target="sharedStrings.xml" Type="http://schemas'
+                    b'.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"/>'
+                    b"</Relationships>",
+                )
+            elif info.filename == "[Content_Types].xml":
+                content = content.replace(
+                    b"</Types>",
+                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd'
+                    b'.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+                )
+            target.writestr(info, content)
+        items = b"".join(b"<si><t>%s</t></si>" % text for text in strings)
+        target.writestr(
+            "xl/sharedStrings.xml",
+            b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+            b' count="%d" uniqueCount="%d">%s</sst>' % (len(strings), len(strings), items),
+        )
+    return out.getvalue()

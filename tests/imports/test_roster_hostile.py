@@ -8,13 +8,13 @@ import zipfile
 from collections.abc import Callable
 from typing import Any
 
-import openpyxl
 import pytest
 
+from bulu import xlsx as bulu_xlsx
 from imports import annotate, roster
 from imports.annotate import AnnotateError, roster_annotate
 from imports.roster import RosterReport, roster_check
-from tests.imports.conftest import fake_lookups, roster_xlsx, row
+from tests.imports.conftest import fake_lookups, roster_xlsx, row, with_shared_strings
 
 # Everything the check may allocate in Python; the bomb would need 400 MB.
 MEMORY_BOUND = 20 * 1024 * 1024
@@ -41,8 +41,8 @@ def no_parser(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
         raise AssertionError("the parser must not be reached")
 
     def arm() -> None:
-        monkeypatch.setattr(roster.CalamineWorkbook, "from_filelike", refuse)
-        monkeypatch.setattr(annotate.openpyxl, "load_workbook", refuse)
+        monkeypatch.setattr(bulu_xlsx.CalamineWorkbook, "from_filelike", refuse)
+        monkeypatch.setattr(annotate, "_copy", refuse)
 
     return arm
 
@@ -92,9 +92,12 @@ def test_the_annotator_refuses_a_zip_bomb_too(
     assert getattr(caught.value, "extra", {}).get("code") == "unsafe_zip"
 
 
-def _with_entity_bomb(part: str, *, external: bool = False) -> bytes:
-    """The template with a DOCTYPE of nested entities (billion laughs) in one XML part."""
+def _with_entity_bomb(part: str, *, external: bool = False, plain: bool = False) -> bytes:
+    """The template with a DOCTYPE of nested entities (billion laughs) in one XML part
+    (`plain`: the DOCTYPE only, no entity used, so the part stays well-formed)."""
     good = roster_xlsx([row()])
+    if part == "xl/sharedStrings.xml":
+        good = with_shared_strings(good)
     if external:
         doctype = '<!DOCTYPE x [<!ENTITY lol9 SYSTEM "file:///etc/passwd">]>'
     else:
@@ -110,7 +113,9 @@ def _with_entity_bomb(part: str, *, external: bool = False) -> bytes:
                 text = data.decode()
                 root = text.index("<", text.index("?>") + 2 if text.startswith("<?xml") else 0)
                 text = '<?xml version="1.0" encoding="UTF-8"?>' + doctype + text[root:]
-                if part.endswith("sheet1.xml"):
+                if plain:
+                    pass
+                elif part.endswith("sheet1.xml"):
                     assert "<t>张三</t>" in text
                     text = text.replace("<t>张三</t>", "<t>&lol9;</t>")
                 else:
@@ -134,22 +139,26 @@ def test_it_refuses_entity_tricks_in_the_sheet(external: bool) -> None:
     assert peak < MEMORY_BOUND
 
 
-def test_the_annotator_refuses_entities_that_the_reader_never_looks_at() -> None:
+def test_an_entity_bomb_in_a_part_the_reader_never_looks_at_does_not_reach_the_copy() -> None:
     data = _with_entity_bomb("docProps/core.xml")
-    assert openpyxl.DEFUSEDXML
     report = check(data)  # calamine does not read the document properties
     assert report.readable
+    out = roster_annotate(
+        data, errors=report.errors, warnings=report.warnings, columns=report.columns
+    )
+    with zipfile.ZipFile(io.BytesIO(out)) as z:
+        assert "docProps/core.xml" not in z.namelist()
+        assert not any(b"<!ENTITY" in z.read(name) for name in z.namelist())
+
+
+@pytest.mark.parametrize(
+    "part", ["xl/workbook.xml", "xl/styles.xml", "xl/sharedStrings.xml", "xl/worksheets/sheet1.xml"]
+)
+def test_the_annotator_refuses_a_dtd_in_any_part_it_reads(part: str) -> None:
+    data = _with_entity_bomb(part, plain=True)
     with pytest.raises(AnnotateError) as caught:
-        roster_annotate(
-            data, errors=report.errors, warnings=report.warnings, columns=report.columns
-        )
+        roster_annotate(data, errors=[], warnings=[], columns={"学号": 1})
     assert "标注" in caught.value.message
-
-
-def test_the_annotator_refuses_to_run_without_defusedxml(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(annotate.openpyxl, "DEFUSEDXML", False)
-    with pytest.raises(AnnotateError, match="defusedxml"):
-        roster_annotate(roster_xlsx([row()]), errors=[], warnings=[], columns={})
 
 
 @pytest.mark.parametrize(
@@ -226,3 +235,35 @@ def test_it_refuses_a_file_larger_than_the_upload_cap(
     report = check(data)
     assert file_code(report) == "file_too_large"
     assert "MB" in report.errors[0].message
+
+
+def _padded(total: int) -> bytes:
+    """A good roster plus entries of spaces (none over 1 MB, so no ratio check applies) that
+    bring the declared uncompressed total to exactly `total` bytes."""
+    good = roster_xlsx([row()])
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(good)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as padded,
+    ):
+        for info in source.infolist():
+            padded.writestr(info.filename, source.read(info.filename))
+        missing = total - sum(i.file_size for i in source.infolist())
+        chunk = b" " * (1 << 20)
+        n = 0
+        while missing > 0:
+            size = min(missing, len(chunk))
+            padded.writestr(f"customXml/pad{n}.xml", chunk[:size])
+            missing -= size
+            n += 1
+    return out.getvalue()
+
+
+def test_the_uncompressed_cap_refuses_a_file_just_over_it() -> None:
+    limit = bulu_xlsx.XLSX_MAX_UNCOMPRESSED_BYTES
+    assert limit == 100 * 1024 * 1024  # docs/decisions.md explains the number
+    over = check(_padded(limit + 1))
+    assert file_code(over) == "unsafe_zip"
+    assert over.errors[0].message.startswith("文件解压后超过 100 MB，已拒绝读取。")
+    at = check(_padded(limit))
+    assert at.readable and at.data_rows == 1

@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 
 from accounts.models import User
+from accounts.services import role_grant
 from bulu.workflow.models import BackfillRequest, Kind, State
 from imports.models import ActivityCategory, CreditRecord
 from imports.roster import Problem, RosterReport, roster_check
 from imports.selectors import roster_lookups_fingerprint, roster_lookups_load
 from tests.conftest import School
+from tests.factories import UserFactory
 from tests.imports.conftest import REGISTRY, fake_lookups, roster_xlsx, row
 
 
@@ -214,7 +216,9 @@ def test_it_judges_against_the_registry_and_settings_in_the_database(
             row(学号="2021010003", 姓名="王武"),
         ]
     )
-    with django_assert_max_num_queries(6):
+    # One query per kind of fact: categories, subcategories, levels, credit types (with their
+    # limits), the standard's pairs, registry names, granted credits.
+    with django_assert_max_num_queries(7):
         report = roster_check(io.BytesIO(data), lookups=roster_lookups_load())
     assert [(p.row, p.code) for p in report.errors] == [
         (9, "unknown_student"),
@@ -225,9 +229,11 @@ def test_it_judges_against_the_registry_and_settings_in_the_database(
 def test_it_counts_only_students_with_a_student_role_as_registry(
     credit_settings: None, school: School
 ) -> None:
-    # bob is a counselor: his 工号 is a user, not a registered student.
+    # A counselor whose 工号 looks like a 学号: a user, but not a registered student.
+    teacher = UserFactory.create(username="2019000101", name="王老师")
+    role_grant(user=teacher, organization=school.class_a1, role="counselor")
     report = roster_check(
-        io.BytesIO(roster_xlsx([row(学号="1001", 姓名=school.bob.name)])),
+        io.BytesIO(roster_xlsx([row(学号="2019000101", 姓名="王老师")])),
         lookups=roster_lookups_load(),
     )
     assert [p.code for p in report.errors] == ["unknown_student"]
@@ -272,3 +278,10 @@ def test_the_fingerprint_changes_with_settings_registry_and_credits(
     fourth = roster_lookups_fingerprint()
     assert len({first, second, third, fourth}) == 4
     assert set(REGISTRY) <= {"2021010001", "2021010002", "2021010003"}
+
+
+def test_a_long_value_is_cut_where_a_message_quotes_it() -> None:
+    report = judge(row(学号="1" * 100, 活动等级="很长的等级" * 20))
+    assert [p.code for p in report.errors] == ["bad_student_id", "unknown_level"]
+    for problem in report.errors:
+        assert "…" in problem.message and len(problem.message) < 160, problem.message

@@ -7,6 +7,7 @@ import io
 from datetime import timedelta
 from typing import Any
 
+import openpyxl
 import pytest
 from django.utils import timezone
 
@@ -171,3 +172,22 @@ def test_old_uploads_and_their_files_are_purged(
     assert not any(p.exists() for p in stored)
     assert RosterUpload.objects.filter(pk=fresh.pk).exists()
     assert Path(fresh.file.path).is_file()
+
+
+def test_a_stored_result_keeps_the_first_problems_and_the_totals(
+    school: School, registry: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(services, "RESULT_MAX_PROBLEMS", 2)
+    rows = [row(活动等级="乡级", 内容=f"活动{i}") for i in range(3)]
+    upload = roster_upload_create(
+        user=school.bob, fileobj=io.BytesIO(roster_xlsx(rows)), filename="名单.xlsx"
+    )
+    done = roster_validate(upload_id=upload.pk)
+    assert done is not None and done.error_count == 3
+    assert done.result is not None
+    assert [e["row"] for e in done.result["errors"]] == [7, 8]
+    assert (done.result["errors_total"], done.result["warnings_total"]) == (3, 0)
+    # The annotated copy still marks every one of them.
+    with done.annotated.open("rb") as stored:
+        lines = list(openpyxl.load_workbook(stored)["错误说明"].iter_rows(min_row=2))
+    assert len(lines) == 3

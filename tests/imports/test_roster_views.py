@@ -300,6 +300,18 @@ def test_the_error_table_is_capped(
     assert "另有 1 处" in page
 
 
+def test_the_hidden_count_is_the_true_total_when_the_stored_list_is_capped(
+    client: Client, school: School, bob_upload: RosterUpload, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views, "MAX_SHOWN", 1)
+    result = dict(bob_upload.result or {})
+    result["errors_total"] = 40
+    RosterUpload.objects.filter(pk=bob_upload.pk).update(result=result, error_count=40)
+    login(client, school.bob)
+    page = client.get(reverse("imports:roster_detail", args=[bob_upload.pk])).content.decode()
+    assert "另有 39 处" in page
+
+
 def test_the_blank_template_downloads(client: Client, school: School) -> None:
     login(client, school.bob)
     response = client.get(reverse("imports:roster_template"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -222,3 +223,46 @@ def test_credit_records_are_read_only_in_the_admin(admin_client_: Client) -> Non
     assert admin_client_.get(reverse("admin:imports_creditrecord_add")).status_code == 403
     page = admin_client_.get(reverse("admin:imports_creditrecord_changelist")).content.decode()
     assert reverse("admin:imports_creditrecord_add") not in page
+
+
+def test_it_imports_an_optional_per_record_limit_per_credit_type(db: None) -> None:
+    load(
+        settings_xlsx(
+            credit_types=[["学分类型", "单条上限"], ["文体活动学分", 4], ["志愿者工时", None]]
+        )
+    )
+    assert dict(CreditType.objects.values_list("name", "max_value")) == {
+        "文体活动学分": Decimal("4.00"),
+        "志愿者工时": None,  # empty: no limit
+    }
+    result = load(settings_xlsx(credit_types=[["学分类型", "单条上限"], ["文体活动学分", "2.5"]]))
+    assert result.updated == {"学分类型": 1}
+    assert CreditType.objects.get(name="文体活动学分").max_value == Decimal("2.50")
+
+
+def test_a_file_without_the_limit_column_keeps_the_stored_limits(db: None) -> None:
+    CreditType.objects.create(name="文体活动学分", max_value=Decimal(4))
+    result = load(settings_xlsx())
+    assert result.unchanged.get("学分类型") == 1
+    assert CreditType.objects.get(name="文体活动学分").max_value == Decimal("4.00")
+
+
+@pytest.mark.parametrize("bad", ["两分", "-1", "0", "1.234", "100000"])
+def test_a_bad_limit_is_reported_on_its_row_and_column(db: None, bad: str) -> None:
+    data = settings_xlsx(
+        credit_types=[["学分类型", "单条上限"], ["文体活动学分", 2], ["志愿者工时", bad]]
+    )
+    with pytest.raises(SettingsImportError) as caught:
+        load(data)
+    assert [(p.sheet, p.row, p.column) for p in caught.value.problems] == [
+        ("学分类型", 3, "单条上限")
+    ]
+    assert str(caught.value.problems[0]).startswith("工作表“学分类型”第 3 行“单条上限”列：")
+    assert not CreditType.objects.exists()
+
+
+def test_the_limit_is_editable_in_the_credit_type_list(admin_client_: Client) -> None:
+    demo_seed_credit_settings()
+    page = admin_client_.get(reverse("admin:imports_credittype_changelist")).content.decode()
+    assert "单条记录上限" in page
+    assert 'name="form-0-max_value"' in page

@@ -11,7 +11,10 @@ from imports.settings_import import SettingsImportError, credit_settings_import
 
 
 class Command(BaseCommand):
-    help = "从 xlsx 导入活动分类、学分类型和活动等级（工作表：活动分类、学分类型、活动等级）。"
+    help = (
+        "从 xlsx 导入活动分类、学分类型和活动等级（工作表：活动分类、学分类型、活动等级）；"
+        "学分类型表可加一列“单条上限”（一条记录最多发放的学分值，留空表示不限）。"
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="xlsx 文件路径")
