@@ -11,11 +11,11 @@ def center_staff_group_sync(**kwargs: Any) -> None:
     """Give the center staff group its model permissions (idempotent, after each migrate)."""
     from django.contrib.auth.models import Group, Permission
 
-    from accounts.roles import CENTER_STAFF_GROUP, CENTER_STAFF_MODEL_PERMISSIONS
+    from accounts.roles import CENTER_STAFF_GROUP, center_staff_model_permissions
 
     group, _created = Group.objects.get_or_create(name=CENTER_STAFF_GROUP)
     wanted = []
-    for dotted in CENTER_STAFF_MODEL_PERMISSIONS:
+    for dotted in center_staff_model_permissions():
         app_label, codename = dotted.split(".", 1)
         perm = Permission.objects.filter(
             content_type__app_label=app_label, codename=codename

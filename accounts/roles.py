@@ -59,3 +59,18 @@ CENTER_STAFF_MODEL_PERMISSIONS: tuple[str, ...] = (
     ),
     "accounts.delete_membership",
 )
+# Apps above accounts (a kind's own settings, say) add theirs from AppConfig.ready().
+_REGISTERED: list[str] = []
+
+
+def center_staff_models_register(app_label: str, *models: str) -> None:
+    """Let center staff view, add, change and delete these models in the admin."""
+    for model in models:
+        for action in ("view", "add", "change", "delete"):
+            perm = f"{app_label}.{action}_{model}"
+            if perm not in _REGISTERED:
+                _REGISTERED.append(perm)
+
+
+def center_staff_model_permissions() -> tuple[str, ...]:
+    return (*CENTER_STAFF_MODEL_PERMISSIONS, *_REGISTERED)

@@ -30,6 +30,7 @@ urlpatterns = [
     path("flow/", include("bulu.workflow.urls")),
     path("personal/", include("personal.urls")),
     path("collective/", include("collective.urls")),
+    path("cadre/", include("cadre.urls")),
     path("imports/", include("imports.urls")),
     path("admin/", admin.site.urls),
 ]

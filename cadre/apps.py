@@ -1,9 +1,66 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+
+
+def _may_apply(roles: frozenset[str]) -> bool:
+    from accounts.models import Membership
+
+    Role = Membership.Role
+    return bool(
+        roles & {Role.STUDENT, Role.APPLICANT, Role.ADVISOR, Role.COUNSELOR, Role.SECRETARY}
+    )
+
+
+def _mine(user: Any) -> dict[str, Any]:
+    from cadre.selectors import my_cadre_entries
+
+    return {"entries": my_cadre_entries(user=user)}
+
+
+def _demo_positions() -> str:
+    from cadre.demo import demo_seed_positions
+
+    return f"学生干部职务 {demo_seed_positions()} 个"
+
+
+def _demo_requests() -> str:
+    from cadre.demo import demo_seed_cadre_requests
+
+    created = demo_seed_cadre_requests()
+    return f"新建学生干部示例申请 {created} 个" if created else "学生干部示例申请已存在"
 
 
 class CadreConfig(AppConfig):
     name = "cadre"
     verbose_name = _("学生干部积分补录")
+
+    def ready(self) -> None:
+        from accounts.demo import demo_step_register
+        from accounts.roles import center_staff_models_register
+        from bulu.workflow.models import Kind
+        from bulu.workflow.registry import KindHooks, kind_register
+        from cadre.selectors import cadre_page_context
+        from cadre.services import cadre_on_approved, cadre_route, cadre_summary
+
+        center_staff_models_register("cadre", "cadreposition")
+        demo_step_register("学生干部职务", _demo_positions)
+        demo_step_register("学生干部积分补录示例", _demo_requests)
+        kind_register(
+            kind=Kind.CADRE,
+            hooks=KindHooks(
+                route=cadre_route,
+                on_approved=cadre_on_approved,
+                may_apply=_may_apply,
+                create_url_name="cadre:start",
+                edit_url_name="cadre:edit",
+                body_template="cadre/_body.html",
+                body_context=cadre_page_context,
+                summary=cadre_summary,
+                mine_template="cadre/_mine.html",
+                mine_context=_mine,
+            ),
+        )

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.selectors import student_class
 from bulu.exceptions import AccessDenied, ApplicationError
+from bulu.uploads import EVIDENCE_MAX_BYTES, evidence_kind
 from bulu.workflow import routing
 from bulu.workflow.models import BackfillRequest, Decision, Kind, State
 from bulu.workflow.services import request_submit
@@ -27,14 +28,7 @@ from personal.models import Evidence, PersonalItem, PersonalRequest
 from personal.selectors import FROZEN_STATES
 
 EDITABLE_STATES = (State.DRAFT, State.RETURNED)
-EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
 EVIDENCE_MAX_PER_ITEM = 10
-# Content is checked by its leading bytes, never by the file name alone.
-EVIDENCE_SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
-    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
-    (b"%PDF-", "application/pdf", "pdf"),
-)
 
 
 def _ensure_editable(request: PersonalRequest, actor: User) -> None:
@@ -184,24 +178,6 @@ def personal_item_mark_online(
     return item
 
 
-def _evidence_kind(data: bytes, name: str) -> tuple[str, str]:
-    if len(data) > EVIDENCE_MAX_BYTES:
-        raise ApplicationError(
-            _("文件“%(name)s”超过 %(mb)d MB，请压缩后再上传。")
-            % {"name": name, "mb": EVIDENCE_MAX_BYTES // (1024 * 1024)}
-        )
-    if not data:
-        raise ApplicationError(_("文件“%(name)s”是空的。") % {"name": name})
-    kind = next(
-        ((ct, ext) for magic, ct, ext in EVIDENCE_SIGNATURES if data.startswith(magic)), None
-    )
-    if kind is None:
-        raise ApplicationError(
-            _("文件“%(name)s”不是 JPG、PNG 或 PDF（按文件内容判断），请重新选择。") % {"name": name}
-        )
-    return kind
-
-
 def evidence_stage(
     *, request: PersonalRequest, actor: User, uploads: Sequence[tuple[str, IO[bytes]]]
 ) -> list[Evidence]:
@@ -213,7 +189,7 @@ def evidence_stage(
     checked: list[tuple[str, bytes, str, str]] = []
     for name, upload in uploads:
         data = upload.read(EVIDENCE_MAX_BYTES + 1)
-        content_type, ext = _evidence_kind(data, name)
+        content_type, ext = evidence_kind(data, name)
         checked.append((name, data, content_type, ext))
     stored = []
     with transaction.atomic():

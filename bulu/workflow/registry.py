@@ -52,6 +52,9 @@ class KindHooks:
     decision_apply: Callable[[BackfillRequest, User, str, object], None] | None = None
     # Facts the approval record keeps about what the decider saw (JSON-serializable).
     log_context: Callable[[BackfillRequest], dict[str, Any]] | None = None
+    # A panel of the kind's own on 我的申请 (e.g. the cadre entries others reported for you).
+    mine_template: str = ""
+    mine_context: Callable[[User], dict[str, Any]] = lambda user: {}
     # (label, url) download links for people who may see the request.
     downloads: Callable[[BackfillRequest, User], list[tuple[str, str]]] | None = None
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from bulu.workflow.models import BackfillRequest, Notification, RouteStep, State, Window
-from bulu.workflow.services import _fmt, notify, step_people
+from bulu.workflow.services import moment_text, notify, step_people
 
 WINDOW_REMINDER_DAYS = 3
 
@@ -45,7 +45,7 @@ def reminders_windows_closing() -> int:
             users = User.objects.filter(pk__in=waiting.values("applicant_id"))
             text = _("《%(title)s》将于 %(end)s 截止，你还有未提交的申请，请尽快提交。") % {
                 "title": window.title,
-                "end": _fmt(window.closes_at),
+                "end": moment_text(window.closes_at),
             }
             notify(recipients=users, text=text)
             sent += users.count()

@@ -43,7 +43,7 @@ STEP_DECISIONS = (Decision.APPROVE, Decision.RETURN, Decision.REJECT)
 # --- windows -------------------------------------------------------------------------------------
 
 
-def _fmt(dt: datetime) -> str:
+def moment_text(dt: datetime) -> str:
     return date_format(timezone.localtime(dt), "Y年n月j日 H:i")
 
 
@@ -84,8 +84,8 @@ def window_verdict(
         reason = _("%(kind)s尚未开放：《%(title)s》的提交时间为 %(start)s 至 %(end)s。") % {
             "kind": label,
             "title": w.title,
-            "start": _fmt(w.opens_at),
-            "end": _fmt(w.closes_at),
+            "start": moment_text(w.opens_at),
+            "end": moment_text(w.closes_at),
         }
     elif past:
         w = past[-1]
@@ -95,8 +95,8 @@ def window_verdict(
         ) % {
             "kind": label,
             "title": w.title,
-            "start": _fmt(w.opens_at),
-            "end": _fmt(w.closes_at),
+            "start": moment_text(w.opens_at),
+            "end": moment_text(w.closes_at),
         }
     else:
         reason = _("%(kind)s当前没有开放的补录通知，请留意二课中心发布的通知。") % {"kind": label}
@@ -121,9 +121,9 @@ def _window_for_resubmission(*, request: BackfillRequest, at: datetime) -> Windo
             _("《%(title)s》已于 %(end)s 截止%(grace)s，退回的申请不能再重新提交。")
             % {
                 "title": window.title,
-                "end": _fmt(window.closes_at),
+                "end": moment_text(window.closes_at),
                 "grace": (
-                    _("（宽限期至 %(deadline)s）") % {"deadline": _fmt(deadline)}
+                    _("（宽限期至 %(deadline)s）") % {"deadline": moment_text(deadline)}
                     if window.grace_days
                     else ""
                 ),

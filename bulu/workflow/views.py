@@ -27,7 +27,7 @@ from bulu.web import current_user, paginate, posted_version, query_without_page
 from bulu.workflow import selectors, services
 from bulu.workflow.forms import QueueFilterForm, WindowForm
 from bulu.workflow.models import BackfillRequest, Decision, State, Window
-from bulu.workflow.registry import kind_hooks, request_summary
+from bulu.workflow.registry import kind_hooks, registered_kinds, request_summary
 
 
 @login_required
@@ -54,10 +54,19 @@ def home(request: HttpRequest) -> HttpResponse:
 def mine(request: HttpRequest) -> HttpResponse:
     """我的申请: every request the user filed, of every kind, with the 新建 entries."""
     user = current_user(request)
+    panels = []
+    for kind in registered_kinds():
+        hooks = kind_hooks(kind)
+        if hooks.mine_template:
+            panels.append((hooks.mine_template, hooks.mine_context(user)))
     return render(
         request,
         "workflow/mine.html",
-        {"page": paginate(request, selectors.my_requests(user=user)), "query": ""},
+        {
+            "page": paginate(request, selectors.my_requests(user=user)),
+            "query": "",
+            "panels": panels,
+        },
     )
 
 

@@ -123,3 +123,23 @@ document.addEventListener("change", function (event) {
 document.addEventListener("input", function (event) {
   if (event.target.name === "declared_total") event.target.dataset.auto = "";
 });
+
+// Cadre self-report: offer only the positions of the chosen unit's kind.
+function filterPositions(form) {
+  var unit = form.querySelector("select[data-cadre-unit]"), pos = form.querySelector("select[data-cadre-position]");
+  if (!unit || !pos) return;
+  var chosen = unit.options[unit.selectedIndex], kind = chosen && chosen.dataset.kind;
+  Array.prototype.forEach.call(pos.options, function (o) {
+    var hide = kind && o.dataset.unitKind && o.dataset.unitKind !== kind;
+    o.hidden = !!hide;
+    o.disabled = !!hide;
+  });
+  var current = pos.options[pos.selectedIndex];
+  if (current && current.disabled) pos.value = "";
+}
+document.addEventListener("change", function (event) {
+  if (event.target.matches && event.target.matches("select[data-cadre-unit]")) filterPositions(event.target.form);
+});
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("form").forEach(filterPositions);
+});

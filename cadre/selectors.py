@@ -1,0 +1,90 @@
+"""Reads of cadre back-fill, narrowed to what the user may see."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import Http404
+
+from accounts.models import Membership, Organization, User
+from bulu.workflow.models import BackfillRequest, Kind, State, Window
+from bulu.workflow.selectors import requests_visible_to
+from cadre.models import CadreEntry, CadreEvidence, CadreRequest, UnitKind
+from cadre.services import entry_content
+
+
+def cadre_requests_for_user(*, user: User) -> QuerySet[CadreRequest]:
+    visible = requests_visible_to(user=user).filter(kind=Kind.CADRE).values("pk")
+    return CadreRequest.objects.filter(pk__in=visible)
+
+
+def cadre_request_get(*, user: User, pk: int) -> CadreRequest:
+    try:
+        return (
+            cadre_requests_for_user(user=user)
+            .select_related("applicant", "applicant_org__parent", "current_step__organization")
+            .get(pk=pk)
+        )
+    except CadreRequest.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def evidence_get(*, user: User, pk: int) -> CadreEvidence:
+    evidence = CadreEvidence.objects.filter(pk=pk).first()
+    if evidence is None:
+        raise Http404
+    cadre_request_get(user=user, pk=evidence.request_id)
+    return evidence
+
+
+def cadre_page_context(
+    request: BackfillRequest, user: User, params: Mapping[str, str]
+) -> dict[str, Any]:
+    cadre = CadreRequest.objects.select_related("applicant_org").get(pk=request.pk)
+    entries = list(
+        cadre.entries.select_related(
+            "position__standard_item__credit_type", "position__standard_item__subcategory__category"
+        )
+    )
+    for e in entries:
+        e.content = entry_content(e, cadre.applicant_org)
+    return {
+        "cadre": cadre,
+        "entries": entries,
+        "flagged": sum(1 for e in entries if e.has_flags),
+        "evidence": list(cadre.evidence.all()),
+    }
+
+
+def my_cadre_entries(*, user: User) -> list[CadreEntry]:
+    """Every service of this student in any cadre request (their own or a unit's list)."""
+    return list(
+        CadreEntry.objects.filter(student=user)
+        .exclude(request__state=State.DRAFT)
+        .select_related("request__applicant_org", "position")
+        .order_by("-term_start")
+    )
+
+
+def units_expected(*, window: Window) -> list[tuple[Organization, bool]]:
+    """Every unit expected to hand in a cadre list in `window`, and whether it has: classes with
+    students, organizations, clubs, and the colleges' 学生会 (团总支)."""
+    handed_in = CadreRequest.objects.filter(
+        applicant_org_id=OuterRef("pk"),
+        mode=CadreRequest.Mode.UNIT_LIST,
+        window=window,
+    ).exclude(state=State.WITHDRAWN)
+    students = Membership.objects.filter(
+        organization_id=OuterRef("pk"), role=Membership.Role.STUDENT
+    )
+    units = (
+        Organization.objects.filter(kind__in=UnitKind.values, is_active=True)
+        .annotate(handed_in=Exists(handed_in), has_students=Exists(students))
+        .select_related("parent")
+        .order_by("parent__name", "kind", "name")
+    )
+    return [
+        (u, bool(u.handed_in)) for u in units if u.kind != Organization.Kind.CLASS or u.has_students
+    ]

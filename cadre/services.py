@@ -1,0 +1,477 @@
+"""Writes of cadre back-fill. State changes go through `bulu.workflow.services`."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Sequence
+from datetime import date
+from typing import IO
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Membership, Organization, User
+from accounts.selectors import student_class, user_scope
+from bulu.exceptions import AccessDenied, ApplicationError
+from bulu.uploads import EVIDENCE_MAX_BYTES, evidence_kind
+from bulu.workflow import routing
+from bulu.workflow.models import STEP_PERMISSION, BackfillRequest, Kind, State
+from bulu.workflow.services import request_submit
+from cadre.lists import ListError, ListProblem, RawRow, judge_list, read_list_file
+from cadre.models import CadreEntry, CadreEvidence, CadrePosition, CadreRequest, UnitKind
+from cadre.terms import school_year_label, term_problem
+from imports.models import CreditRecord
+
+EDITABLE_STATES = (State.DRAFT, State.RETURNED)
+ENDED_STATES = (State.WITHDRAWN, State.REJECTED)
+CREDITED_STATES = (State.APPROVED, State.EXPORTED, State.IMPORTED)
+UNIT_KINDS = tuple(UnitKind.values)
+# Who may submit a unit's whole list: its applicant members, its advisor, the class's counselor,
+# the 学生会's branch secretary.
+LIST_CODENAMES = (
+    "submit_for_org",
+    "approve_as_advisor",
+    "approve_as_counselor",
+    "approve_as_secretary",
+)
+DOUBLE_REPORT = "double_report"
+
+
+def _ensure_editable(request: CadreRequest, actor: User) -> None:
+    if actor.pk != request.applicant_id:
+        raise AccessDenied(_("只能修改自己提交的申请。"))
+    if request.state not in EDITABLE_STATES:
+        raise ApplicationError(
+            _("申请当前状态为“%(state)s”，不能修改。") % {"state": State(request.state).label}
+        )
+
+
+def unit_display(unit: Organization) -> str:
+    """A college's 团总支 stands for its 学生会 here: 智能制造学院学生会."""
+    if unit.kind == Organization.Kind.BRANCH:
+        return f"{unit.parent.name}学生会" if unit.parent else f"{unit.name}学生会"
+    return unit.name
+
+
+def _college_of(unit: Organization) -> Organization | None:
+    if unit.kind == Organization.Kind.BRANCH:
+        return unit.parent
+    return unit.college
+
+
+# --- units --------------------------------------------------------------------------------------
+
+
+def self_report_units(*, student: User) -> QuerySet[Organization]:
+    """Where a student may report service: any organization or club, the 学生会 of their
+    college, and their own class (班委)."""
+    klass = student_class(user=student)
+    q = Q(kind__in=[Organization.Kind.STUDENT_ORG, Organization.Kind.CLUB])
+    if klass is not None:
+        q |= Q(pk=klass.pk)
+        if klass.parent_id:
+            q |= Q(kind=Organization.Kind.BRANCH, parent_id=klass.parent_id)
+    return (
+        Organization.objects.filter(q, is_active=True)
+        .select_related("parent")
+        .order_by("kind", "name")
+    )
+
+
+def list_units(*, user: User) -> QuerySet[Organization]:
+    """Units whose whole list `user` may submit."""
+    scope = user_scope(user=user)
+    ids: set[int] = set()
+    for codename in LIST_CODENAMES:
+        ids |= scope.org_ids(codename)
+    return Organization.objects.filter(
+        pk__in=sorted(ids), kind__in=UNIT_KINDS, is_active=True
+    ).select_related("parent")
+
+
+def positions_for(unit: Organization) -> QuerySet[CadrePosition]:
+    return CadrePosition.objects.filter(unit_kind=unit.kind, is_active=True).select_related(
+        "standard_item__subcategory__category", "standard_item__credit_type", "standard_item__level"
+    )
+
+
+# --- self-report ---------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class ServiceData:
+    unit_id: int
+    position_id: int
+    term_start: date
+    term_end: date
+
+
+def _check_service(
+    student: User, data: ServiceData, *, exclude_request: int | None
+) -> tuple[Organization, CadrePosition]:
+    unit = self_report_units(student=student).filter(pk=data.unit_id).first()
+    if unit is None:
+        raise ApplicationError(_("请选择你任职的组织、社团、学院学生会或本班。"))
+    position = positions_for(unit).filter(pk=data.position_id).first()
+    if position is None:
+        raise ApplicationError(
+            _("“%(unit)s”没有这个职务，请从列表中选择。") % {"unit": unit_display(unit)}
+        )
+    why = term_problem(data.term_start, data.term_end, today=timezone.localdate())
+    if why:
+        raise ApplicationError(why)
+    duplicate = (
+        CadreEntry.objects.filter(
+            student=student,
+            request__applicant_org=unit,
+            request__mode=CadreRequest.Mode.SELF,
+            position=position,
+            term_start=data.term_start,
+            term_end=data.term_end,
+        )
+        .exclude(request__state__in=ENDED_STATES)
+        .exclude(request_id=exclude_request)
+        .values_list("request_id", flat=True)
+        .first()
+    )
+    if duplicate is not None:
+        raise ApplicationError(
+            _("你已经上报过这段任职（申请 #%(r)s），不能重复上报。") % {"r": duplicate}
+        )
+    return unit, position
+
+
+def cadre_self_report_save(
+    *,
+    student: User,
+    data: ServiceData,
+    request: CadreRequest | None = None,
+    uploads: Sequence[tuple[str, IO[bytes]]] = (),
+) -> CadreRequest:
+    """Create or change a student's own report (a draft until submitted); files are optional."""
+    if student_class(user=student) is None:
+        raise ApplicationError(_("你的账号未关联班级，无法上报，请联系辅导员。"))
+    if request is not None:
+        _ensure_editable(request, student)
+    unit, position = _check_service(student, data, exclude_request=request.pk if request else None)
+    files = [(name, f.read(EVIDENCE_MAX_BYTES + 1)) for name, f in uploads]
+    kinds = [evidence_kind(content, name) for name, content in files]
+    with transaction.atomic():
+        if request is None:
+            request = CadreRequest.objects.create(
+                kind=Kind.CADRE,
+                mode=CadreRequest.Mode.SELF,
+                title="",
+                applicant=student,
+                applicant_org=unit,
+                college=_college_of(unit),
+            )
+        request.applicant_org = unit
+        request.college = _college_of(unit)
+        request.title = _("%(unit)s%(position)s任职（%(years)s）") % {
+            "unit": unit_display(unit),
+            "position": position.name,
+            "years": school_year_label(data.term_start, data.term_end),
+        }
+        request.save()
+        request.entries.all().delete()
+        CadreEntry.objects.create(
+            request=request,
+            student=student,
+            student_no=student.username,
+            name=student.name,
+            position=position,
+            term_start=data.term_start,
+            term_end=data.term_end,
+        )
+        for (name, content), (content_type, ext) in zip(files, kinds, strict=True):
+            evidence = CadreEvidence(
+                request=request,
+                original_name=name[:200],
+                content_type=content_type,
+                size=len(content),
+                sha256=hashlib.sha256(content).hexdigest(),
+            )
+            evidence.file.save(f"upload.{ext}", ContentFile(content), save=False)
+            evidence.save()
+    return request
+
+
+# --- unit lists ----------------------------------------------------------------------------------
+
+
+def cadre_list_create(*, actor: User, unit: Organization) -> CadreRequest:
+    if not list_units(user=actor).filter(pk=unit.pk).exists():
+        raise AccessDenied(_("你不能提交“%(unit)s”的学生干部名单。") % {"unit": unit_display(unit)})
+    return CadreRequest.objects.create(
+        kind=Kind.CADRE,
+        mode=CadreRequest.Mode.UNIT_LIST,
+        title=_("%(unit)s学生干部名单") % {"unit": unit_display(unit)},
+        applicant=actor,
+        applicant_org=unit,
+        college=_college_of(unit),
+    )
+
+
+def cadre_list_replace(*, request: CadreRequest, actor: User, rows: Sequence[RawRow]) -> int:
+    """Replace the list's entries with `rows` — all of them, or none when any row has a problem
+    (ListError lists every problem by row and column)."""
+    _ensure_editable(request, actor)
+    if request.mode != CadreRequest.Mode.UNIT_LIST:
+        raise ApplicationError(_("个人上报不能导入名单。"))
+    result = judge_list(request.applicant_org, rows)
+    if result.problems:
+        raise ListError(result.problems)
+    with transaction.atomic():
+        request.entries.all().delete()
+        CadreEntry.objects.bulk_create(
+            [
+                CadreEntry(
+                    request=request,
+                    student=r.student,
+                    student_no=r.student.username,
+                    name=r.student.name,
+                    position=r.position,
+                    term_start=r.start,
+                    term_end=r.end,
+                    row=r.row,
+                )
+                for r in result.rows
+            ]
+        )
+        request.save(update_fields=["updated_at"])
+    return len(result.rows)
+
+
+def cadre_list_upload(*, request: CadreRequest, actor: User, fileobj: IO[bytes]) -> int:
+    _ensure_editable(request, actor)
+    return cadre_list_replace(request=request, actor=actor, rows=read_list_file(fileobj))
+
+
+# --- submission and the chain ----------------------------------------------------------
+
+
+def cadre_route(request: BackfillRequest) -> list[routing.StepSpec]:
+    """Advisor (organizations, clubs), counselor (class committees) or the branch secretary (a
+    college's 学生会) confirms → the college's 团总支 → 二课中心. A school-level organization has
+    no college branch step by design. A list filed by the one who confirms is signed by it."""
+    unit = request.applicant_org
+    if unit.kind == Organization.Kind.CLASS:
+        first = routing.step_counselor(klass=unit, label=_("辅导员确认任职"))
+    elif unit.kind == Organization.Kind.BRANCH:
+        first = routing.step_branch(college=unit.parent, unit=unit, label=_("团总支确认任职"))
+    else:
+        first = routing.step_advisor(organization=unit, label=_("指导老师确认任职"))
+    if user_scope(user=request.applicant).has(STEP_PERMISSION[first.role], first.organization.pk):
+        first = dataclasses.replace(first, signed_at_filing=True)
+    steps = [first]
+    college = _college_of(unit)
+    if unit.kind != Organization.Kind.BRANCH and college is not None:
+        steps.append(routing.step_branch(college=college, unit=unit, label=_("学院团总支审核")))
+    steps.append(routing.step_center(label=_("二课中心审核认定")))
+    return steps
+
+
+def cadre_request_submit(
+    *, request: CadreRequest, actor: User, expected_version: int | None = None
+) -> CadreRequest:
+    if actor.pk != request.applicant_id:
+        raise AccessDenied(_("只有申请人本人可以提交该申请。"))
+    entries = list(request.entries.select_related("position"))
+    if not entries:
+        raise ApplicationError(_("请先填写或导入任职名单。"))
+    today = timezone.localdate()
+    for e in entries:
+        why = term_problem(e.term_start, e.term_end, today=today)
+        if why:
+            raise ApplicationError(f"{e.name}：{why}")
+    request_submit(request=request, actor=actor, expected_version=expected_version)
+    cadre_flag_double_reports(request=request)
+    return request
+
+
+def _double_report(other: CadreEntry) -> dict[str, object]:
+    return {
+        "code": DOUBLE_REPORT,
+        "message": _("同一任职也在申请 #%(r)s 中上报（%(mode)s）。")
+        % {"r": other.request_id, "mode": CadreRequest.Mode(other.request.mode).label},
+        "request": other.request_id,
+    }
+
+
+def cadre_flag_double_reports(*, request: CadreRequest) -> int:
+    """Flag entries that report a service also reported elsewhere (same student, unit and
+    position, overlapping terms), on both sides; returns how many of this request's are flagged."""
+    entries = list(request.entries.select_related("request"))
+    flagged = 0
+    touched: dict[int, CadreEntry] = {}
+    for e in entries:
+        others = (
+            CadreEntry.objects.filter(
+                student_id=e.student_id,
+                position_id=e.position_id,
+                request__applicant_org_id=request.applicant_org_id,
+                term_start__lt=e.term_end,
+                term_end__gt=e.term_start,
+            )
+            .exclude(request_id=request.pk)
+            .exclude(request__state__in=(*ENDED_STATES, State.DRAFT))
+            .select_related("request")
+        )
+        flags = [_double_report(o) for o in others]
+        for o in others:
+            mirror = _double_report(e)
+            if mirror not in o.flags:
+                o.flags = [*o.flags, mirror]
+                o.has_flags = True
+                touched[o.pk] = o
+        e.flags = flags
+        e.has_flags = bool(flags)
+        flagged += e.has_flags
+    CadreEntry.objects.bulk_update([*entries, *touched.values()], ["flags", "has_flags"])
+    return flagged
+
+
+def entry_content(entry: CadreEntry, unit: Organization) -> str:
+    """E.g. 2024-2025学年担任机器人协会社长."""
+    return _("%(years)s担任%(unit)s%(position)s") % {
+        "years": school_year_label(entry.term_start, entry.term_end),
+        "unit": unit_display(unit),
+        "position": entry.position.name,
+    }
+
+
+def cadre_on_approved(request: BackfillRequest) -> None:
+    """Each confirmed entry becomes a credit record, exactly once; a service already credited
+    through another report (a double report) is not credited again."""
+    cadre = CadreRequest.objects.select_related("applicant_org").get(pk=request.pk)
+    records = []
+    for e in cadre.entries.select_related(
+        "position__standard_item__subcategory__category",
+        "position__standard_item__credit_type",
+        "position__standard_item__level",
+    ):
+        credited_elsewhere = CreditRecord.objects.filter(
+            source_key__in=[
+                f"cadre-entry:{pk}"
+                for pk in CadreEntry.objects.filter(
+                    student_id=e.student_id,
+                    position_id=e.position_id,
+                    request__applicant_org_id=cadre.applicant_org_id,
+                    term_start__lt=e.term_end,
+                    term_end__gt=e.term_start,
+                )
+                .exclude(request_id=cadre.pk)
+                .values_list("pk", flat=True)
+            ],
+            request__state__in=CREDITED_STATES,
+        ).exists()
+        if credited_elsewhere:
+            continue
+        standard = e.position.standard_item
+        records.append(
+            CreditRecord(
+                request_id=cadre.pk,
+                source_key=f"cadre-entry:{e.pk}",
+                student_id=e.student_id,
+                student_no=e.student_no,
+                student_name=e.name,
+                start_date=e.term_start,
+                end_date=e.term_end,
+                content=entry_content(e, cadre.applicant_org),
+                category=standard.subcategory.category.name,
+                subcategory=standard.subcategory.name,
+                level=standard.level.name if standard.level else "",
+                award="",
+                credit_type=standard.credit_type.name,
+                value=standard.points,
+                delivery=CreditRecord.Delivery.BATCH,
+            )
+        )
+    CreditRecord.objects.bulk_create(records, ignore_conflicts=True)
+
+
+def cadre_summary(request: BackfillRequest) -> str:
+    entries = CadreEntry.objects.filter(request_id=request.pk).select_related("position")
+    names = [f"{e.name}（{e.position.name}）" for e in entries[:5]]
+    more = entries.count() - len(names)
+    text = "、".join(names)
+    return text + (_(" 等 %(n)s 人") % {"n": more + len(names)} if more > 0 else "")
+
+
+def problems_text(problems: Sequence[ListProblem]) -> list[str]:
+    return [str(p) for p in problems]
+
+
+def members_of(unit: Organization) -> QuerySet[User]:
+    """The students of a class (for the counselor's table)."""
+    return User.objects.filter(
+        memberships__organization=unit, memberships__role=Membership.Role.STUDENT
+    ).order_by("username")
+
+
+# --- reminders ---------------------------------------------------------------------------
+
+REMIND_AGAIN_AFTER_HOURS = 24
+
+
+def unit_contacts(unit: Organization) -> list[User]:
+    """Who hands in a unit's list: its applicant members and the one who confirms it."""
+    confirmer = {
+        str(Organization.Kind.CLASS): Membership.Role.COUNSELOR,
+        str(Organization.Kind.BRANCH): Membership.Role.SECRETARY,
+    }.get(unit.kind, Membership.Role.ADVISOR)
+    roles = [Membership.Role.APPLICANT, confirmer]
+    return list(
+        User.objects.filter(
+            is_active=True, memberships__organization=unit, memberships__role__in=roles
+        ).distinct()
+    )
+
+
+def cadre_remind_units(*, actor: User, window_id: int, unit_ids: Sequence[int]) -> int:
+    """Remind the units that have not handed in their list yet; each at most once a day.
+    Returns how many units were reminded."""
+    from bulu.workflow.models import Window
+    from bulu.workflow.services import moment_text, notify
+    from cadre.models import UnitReminder
+    from cadre.selectors import units_expected
+
+    if not user_scope(user=actor).org_ids("approve_as_center"):
+        raise AccessDenied(_("只有二课中心工作人员可以发送提醒。"))
+    window = Window.objects.filter(pk=window_id, kind=Kind.CADRE).first()
+    if window is None or not window.is_open():
+        raise ApplicationError(_("只能在学生干部补录通知开放期间提醒。"))
+    missing = {u.pk: u for u, handed_in in units_expected(window=window) if not handed_in}
+    now = timezone.now()
+    reminded = 0
+    for unit_id in unit_ids:
+        unit = missing.get(unit_id)
+        if unit is None:
+            continue
+        with transaction.atomic():
+            reminder, created = UnitReminder.objects.select_for_update().get_or_create(
+                window=window, unit=unit, defaults={"sent_at": now}
+            )
+            if not created:
+                if (now - reminder.sent_at).total_seconds() < REMIND_AGAIN_AFTER_HOURS * 3600:
+                    continue
+                reminder.sent_at = now
+                reminder.save(update_fields=["sent_at"])
+            notify(
+                recipients=unit_contacts(unit),
+                text=_(
+                    "请在 %(end)s 前提交“%(unit)s”的学生干部名单（《%(title)s》）；逾期不再补录。"
+                )
+                % {
+                    "end": moment_text(window.closes_at),
+                    "unit": unit_display(unit),
+                    "title": window.title,
+                },
+            )
+        reminded += 1
+    return reminded
