@@ -155,10 +155,23 @@ def test_seed_is_idempotent(db: None) -> None:
     assert (summary.colleges, summary.classes, summary.students) == (4, 20, 600)
 
 
-def test_seed_refuses_without_debug_unless_forced(db: None) -> None:
-    with pytest.raises(CommandError, match="DEBUG"):
+def test_seed_refuses_a_production_database_without_debug_unless_forced(
+    db: None, settings: object
+) -> None:
+    settings.DEBUG = False  # type: ignore[attr-defined]
+    settings.EMBEDDED = False  # type: ignore[attr-defined]
+    with pytest.raises(CommandError, match="DATABASE_URL"):
         call_command("seed_demo")
     assert not User.objects.exists()
+
+
+def test_seed_runs_on_the_embedded_default_without_debug(db: None, settings: object) -> None:
+    """After `make run`, README's `python manage.py seed_demo` works with nothing exported."""
+    settings.DEBUG = False  # type: ignore[attr-defined]
+    settings.EMBEDDED = True  # type: ignore[attr-defined]
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "学生 600 名" in out.getvalue()
 
 
 def test_demo_logins_lists_the_personas_that_exist(db: None) -> None:

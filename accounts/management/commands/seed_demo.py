@@ -18,14 +18,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force",
             action="store_true",
-            help="DEBUG 关闭时也生成（演示账号的密码是公开的，切勿用于生产环境）。",
+            help="在生产数据库上、DEBUG 关闭时也生成（演示密码公开，切勿用于真实数据）。",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not settings.DEBUG and not options["force"]:
+        # The embedded default (SQLite under var/, no DATABASE_URL) is a demo or a laptop; a
+        # production database gets public passwords only when asked explicitly.
+        if not settings.DEBUG and not settings.EMBEDDED and not options["force"]:
             raise CommandError(
-                "演示数据只应在开发环境（DEBUG=1）中生成：其中的管理员和所有演示账号的密码都是公开的。"
-                "确需生成请加 --force。"
+                "已配置生产数据库（DATABASE_URL）且 DEBUG 关闭：演示数据中的管理员和所有演示账号的"
+                "密码都是公开的。确需生成（例如压力测试用的临时库）请加 --force。"
             )
         started = time.monotonic()
         s = demo_seed_school()
