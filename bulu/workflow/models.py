@@ -167,6 +167,18 @@ class BackfillRequest(ConcurrentTransitionMixin, models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # The current step's organization and role, copied here (services keep them in step) so
+    # 我的待办 is one range scan of an index over the few organizations a user acts for.
+    waiting_org = models.ForeignKey(
+        Organization,
+        verbose_name=_("等待审核的组织"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    waiting_role = models.CharField(_("等待审核的环节"), max_length=16, blank=True)
     version = models.PositiveIntegerField(_("版本"), default=0)
     # Counts (re)submissions: the four-eyes rule holds within one submission's decisions.
     submission = models.PositiveSmallIntegerField(_("提交次数"), default=0)
@@ -183,6 +195,11 @@ class BackfillRequest(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["state", "current_step"]),
             models.Index(fields=["kind", "state"]),
             models.Index(fields=["college", "state"]),
+            models.Index(
+                fields=["waiting_org", "waiting_role", "updated_at"],
+                condition=models.Q(state="pending"),
+                name="todo_queue",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -255,6 +272,33 @@ class BackfillRequest(ConcurrentTransitionMixin, models.Model):
     @transition(field=state, source=State.EXPORTED, target=State.IMPORTED)
     def confirm_imported(self) -> None:
         pass
+
+
+class RequestTally(models.Model):
+    """How many submitted requests there are per kind, state, college and notice.
+
+    Kept by the workflow services in the same transaction as every state change, so the
+    overview's counts never rescan the requests table (`rebuild_tallies` recomputes them).
+    College and notice are plain ids (0 for none): NULLs would break the uniqueness.
+    """
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    state = models.CharField(max_length=16, choices=State.choices)
+    college_key = models.PositiveIntegerField(default=0)
+    window_key = models.PositiveIntegerField(default=0)
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("申请计数")
+        verbose_name_plural = _("申请计数")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "state", "college_key", "window_key"], name="tally_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.state}: {self.n}"
 
 
 class RouteStep(models.Model):

@@ -84,7 +84,8 @@ def _decided_by(user: User) -> Exists:
 def todo_for_user(*, user: User) -> QuerySet[BackfillRequest]:
     """我的待办: pending requests whose current step the user may act on.
 
-    Joined through `current_step`, testing its role and organization against the organizations
+    The current step's organization and role are copied onto the request (`waiting_org`,
+    `waiting_role`, index `todo_queue` over pending requests), tested against the organizations
     the user acts for (literal ids: a user acts for a handful). Nobody reviews their own request
     or a request they already decided at another step of the same submission.
     """
@@ -93,7 +94,7 @@ def todo_for_user(*, user: User) -> QuerySet[BackfillRequest]:
     for role, codename in STEP_PERMISSION.items():
         org_ids = scope.org_ids(codename)
         if org_ids:
-            q |= Q(current_step__role=role, current_step__organization_id__in=sorted(org_ids))
+            q |= Q(waiting_role=role, waiting_org_id__in=sorted(org_ids))
     return (
         BackfillRequest.objects.filter(q, state=State.PENDING)
         .exclude(applicant=user)

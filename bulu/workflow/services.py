@@ -34,6 +34,7 @@ from bulu.workflow.models import (
 )
 from bulu.workflow.registry import kind_hooks, registered_kinds
 from bulu.workflow.routing import OWNER_ROLE, MissingStepOwner, StepSpec
+from bulu.workflow.tallies import tally_key, tally_move
 
 STALE_MESSAGE = _("该申请刚刚已被他人处理或已更新，请刷新页面后再操作。")
 # Decisions at a step: one person makes at most one of them per submission (four eyes).
@@ -300,15 +301,21 @@ def _lock(request: BackfillRequest, expected_version: int | None) -> BackfillReq
     locked = BackfillRequest.objects.select_for_update().get(pk=request.pk)
     if expected_version is not None and locked.version != expected_version:
         raise ApplicationError(STALE_MESSAGE)
+    locked._tally_before = tally_key(locked)
     return locked
 
 
 def _save(request: BackfillRequest) -> None:
+    """Save a state change with what follows from it: version, queue columns, tallies."""
     request.version += 1
+    step = request.current_step if request.state == State.PENDING else None
+    request.waiting_org_id = step.organization_id if step else None
+    request.waiting_role = step.role if step else ""
     try:
         request.save()
     except ConcurrentTransition as exc:
         raise ApplicationError(STALE_MESSAGE) from exc
+    tally_move(getattr(request, "_tally_before", None), tally_key(request))
 
 
 def _log(

@@ -23,11 +23,12 @@ from accounts.selectors import (
     user_scope_colleges,
 )
 from bulu.exceptions import AccessDenied, ApplicationError
-from bulu.web import current_user, paginate, posted_version, query_without_page
+from bulu.web import current_user, keyset_page, paginate, posted_version, query_without_page
 from bulu.workflow import selectors, services
 from bulu.workflow.forms import QueueFilterForm, WindowForm
 from bulu.workflow.models import BackfillRequest, Decision, State, Window
 from bulu.workflow.registry import kind_hooks, registered_kinds, request_summary
+from bulu.workflow.tallies import tally_counts
 
 
 @login_required
@@ -77,8 +78,22 @@ def _filter_form(request: HttpRequest, user: User, *, with_state: bool) -> Queue
         del form.fields["state"]
     colleges = user_scope_colleges(user=user).order_by("name")
     form.fields["college"].choices = [("", _("全部学院")), *((c.pk, c.name) for c in colleges)]  # type: ignore[attr-defined]
-    classes = user_scope_classes(user=user).order_by("name")[:500]
-    form.fields["klass"].choices = [("", _("全部班级")), *((c.pk, c.name) for c in classes)]  # type: ignore[attr-defined]
+    # Classes of the chosen college (a school has hundreds; a counselor's are few anyway).
+    classes = user_scope_classes(user=user)
+    college = request.GET.get("college", "")
+    if college.isdigit():
+        classes = classes.filter(parent_id=int(college))
+    elif user_is_school_wide(user=user):
+        classes = classes.none()
+    form.fields["klass"].choices = [  # type: ignore[attr-defined]
+        (
+            "",
+            _("全部班级")
+            if college.isdigit() or not user_is_school_wide(user=user)
+            else _("先选学院"),
+        ),
+        *((c.pk, c.name) for c in classes.order_by("name")[:200]),
+    ]
     windows = Window.objects.order_by("-opens_at")[:50]
     form.fields["window"].choices = [("", _("全部通知")), *((w.pk, w.title) for w in windows)]  # type: ignore[attr-defined]
     return form
@@ -160,17 +175,31 @@ def overview(request: HttpRequest) -> HttpResponse:
     if not user_is_school_wide(user=user):
         raise PermissionDenied
     form = _filter_form(request, user, with_state=True)
-    qs = selectors.requests_filter(selectors.requests_visible_to(user=user), **_filters(form))
-    by_state = dict(qs.order_by().values_list("state").annotate(n=Count("pk")))
-    counts = [(label, by_state[value]) for value, label in State.choices if value in by_state]
+    filters = _filters(form)
+    qs = selectors.requests_filter(
+        selectors.requests_visible_to(user=user).filter(submitted_at__isnull=False), **filters
+    )
+    if filters["klass"] or filters["waiting_days"] or filters["search"]:
+        # Narrow filters: count what they select (never the whole table).
+        by_state = dict(qs.order_by().values_list("state").annotate(n=Count("pk")))
+    else:
+        by_state = tally_counts(
+            kind=filters["kind"],
+            college=int(filters["college"]) if filters["college"] else None,
+            window=int(filters["window"]) if filters["window"] else None,
+        )
+    counts = [(label, by_state[value]) for value, label in State.choices if by_state.get(value)]
+    state = filters["state"]
+    total = by_state.get(state, 0) if state else sum(by_state.values())
     return render(
         request,
         "workflow/overview.html",
         {
             "form": form,
-            "page": paginate(request, selectors.request_list_for_display(qs).order_by("-pk")),
+            "page": keyset_page(request, selectors.request_list_for_display(qs)),
             "query": query_without_page(request),
             "counts": counts,
+            "total": total,
         },
     )
 
