@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -91,6 +91,22 @@ def current_user(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User)
     return user
+
+
+class _Filed(Protocol):
+    applicant_id: int
+
+
+F = TypeVar("F", bound=_Filed)
+
+
+def own_request(get: Callable[..., F], request: HttpRequest, pk: int) -> F:
+    """The user's own request through a kind's `get(user=, pk=)`: 404 when they may not see it,
+    403 when they see it but did not file it."""
+    obj = get(user=current_user(request), pk=pk)
+    if obj.applicant_id != request.user.pk:
+        raise PermissionDenied
+    return obj
 
 
 def posted_version(request: HttpRequest) -> int:

@@ -9,9 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, User
+from bulu.workflow.demo import demo_decide
 from bulu.workflow.models import Decision, Kind, Window
-from bulu.workflow.selectors import request_may_act
-from bulu.workflow.services import request_decide, request_withdraw, step_people
+from bulu.workflow.services import request_withdraw
 from cadre import services
 from cadre.lists import RawRow
 from cadre.models import CadrePosition, CadreRequest, UnitKind
@@ -105,23 +105,6 @@ def _window() -> Window:
     return window
 
 
-def _decide(
-    request: CadreRequest, decision: str = Decision.APPROVE, opinion: str = "任职属实。"
-) -> None:
-    request.refresh_from_db()
-    assert request.current_step is not None
-    actor = next(
-        u for u in step_people(request.current_step) if request_may_act(user=u, request=request)
-    )
-    request_decide(
-        request=request,
-        actor=actor,
-        decision=decision,
-        opinion=opinion,
-        expected_version=request.version,
-    )
-
-
 def _rows(students: list[User], titles: list[str]) -> list[RawRow]:
     return [
         RawRow(
@@ -178,7 +161,7 @@ def demo_seed_cadre_requests() -> int:
     )
     services.cadre_request_submit(request=club_list, actor=users["2023010102"])
     for _step in range(3):
-        _decide(club_list)
+        demo_decide(club_list)
     created += 1
     # A club member also reported the same service herself: flagged, credited once.
     self_double = services.cadre_self_report_save(
@@ -214,7 +197,7 @@ def demo_seed_cadre_requests() -> int:
             continue
         services.cadre_request_submit(request=report, actor=student)
         if ending == "returned":
-            _decide(report, Decision.RETURN, "请附上学生会的聘书照片。")
+            demo_decide(report, Decision.RETURN, "请附上学生会的聘书照片。")
         elif ending == "rejected":
-            _decide(report, Decision.REJECT, "经核实，该生未在青年志愿者协会任职。")
+            demo_decide(report, Decision.REJECT, "经核实，该生未在青年志愿者协会任职。")
     return created

@@ -13,6 +13,10 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
+from bulu.uploads import EvidenceFile
+
+# Migrations name the upload path by this module: it stays importable from here.
+from bulu.uploads import evidence_path as evidence_path
 from bulu.workflow.models import BackfillRequest
 from imports.models import CreditStandardItem
 
@@ -104,35 +108,17 @@ class CadreEntry(models.Model):
         return f"{self.name} · {self.position.name}"
 
 
-def evidence_path(instance: CadreEvidence, filename: str) -> str:
-    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
-    return f"cadre-evidence/{instance.request_id}/{instance.sha256[:16]}.{ext}"
-
-
-class CadreEvidence(models.Model):
+class CadreEvidence(EvidenceFile):
     """An appointment letter or photo for a self-report (optional)."""
 
     request = models.ForeignKey(
         CadreRequest, verbose_name=_("申请"), on_delete=models.CASCADE, related_name="evidence"
     )
-    file = models.FileField(_("文件"), upload_to=evidence_path)
-    original_name = models.CharField(_("原文件名"), max_length=200)
-    content_type = models.CharField(_("类型"), max_length=64)
-    size = models.PositiveIntegerField(_("大小"))
-    sha256 = models.CharField(max_length=64)
-    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("任职证明")
         verbose_name_plural = _("任职证明")
         ordering = ["request", "pk"]
-
-    def __str__(self) -> str:
-        return self.original_name
-
-    @property
-    def is_image(self) -> bool:
-        return self.content_type.startswith("image/")
 
 
 class UnitReminder(models.Model):

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Sequence
 from datetime import date
 from typing import IO
 
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -17,16 +15,15 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership, Organization, User
 from accounts.selectors import student_class, user_scope
 from bulu.exceptions import AccessDenied, ApplicationError
-from bulu.uploads import EVIDENCE_MAX_BYTES, evidence_kind
+from bulu.uploads import evidence_store
 from bulu.workflow import routing
 from bulu.workflow.models import STEP_PERMISSION, BackfillRequest, Kind, State
-from bulu.workflow.services import request_submit
+from bulu.workflow.services import request_ensure_editable, request_submit
 from cadre.lists import ListError, ListProblem, RawRow, judge_list, read_list_file
 from cadre.models import CadreEntry, CadreEvidence, CadrePosition, CadreRequest, UnitKind
 from cadre.terms import school_year_label, term_problem
 from imports.models import CreditRecord
 
-EDITABLE_STATES = (State.DRAFT, State.RETURNED)
 ENDED_STATES = (State.WITHDRAWN, State.REJECTED)
 CREDITED_STATES = (State.APPROVED, State.EXPORTED, State.IMPORTED)
 UNIT_KINDS = tuple(UnitKind.values)
@@ -39,15 +36,6 @@ LIST_CODENAMES = (
     "approve_as_secretary",
 )
 DOUBLE_REPORT = "double_report"
-
-
-def _ensure_editable(request: CadreRequest, actor: User) -> None:
-    if actor.pk != request.applicant_id:
-        raise AccessDenied(_("只能修改自己提交的申请。"))
-    if request.state not in EDITABLE_STATES:
-        raise ApplicationError(
-            _("申请当前状态为“%(state)s”，不能修改。") % {"state": State(request.state).label}
-        )
 
 
 def unit_display(unit: Organization) -> str:
@@ -156,10 +144,8 @@ def cadre_self_report_save(
     if student_class(user=student) is None:
         raise ApplicationError(_("你的账号未关联班级，无法上报，请联系辅导员。"))
     if request is not None:
-        _ensure_editable(request, student)
+        request_ensure_editable(request, student)
     unit, position = _check_service(student, data, exclude_request=request.pk if request else None)
-    files = [(name, f.read(EVIDENCE_MAX_BYTES + 1)) for name, f in uploads]
-    kinds = [evidence_kind(content, name) for name, content in files]
     with transaction.atomic():
         if request is None:
             request = CadreRequest.objects.create(
@@ -188,16 +174,7 @@ def cadre_self_report_save(
             term_start=data.term_start,
             term_end=data.term_end,
         )
-        for (name, content), (content_type, ext) in zip(files, kinds, strict=True):
-            evidence = CadreEvidence(
-                request=request,
-                original_name=name[:200],
-                content_type=content_type,
-                size=len(content),
-                sha256=hashlib.sha256(content).hexdigest(),
-            )
-            evidence.file.save(f"upload.{ext}", ContentFile(content), save=False)
-            evidence.save()
+        evidence_store(CadreEvidence, uploads, request=request)
     return request
 
 
@@ -220,7 +197,7 @@ def cadre_list_create(*, actor: User, unit: Organization) -> CadreRequest:
 def cadre_list_replace(*, request: CadreRequest, actor: User, rows: Sequence[RawRow]) -> int:
     """Replace the list's entries with `rows` — all of them, or none when any row has a problem
     (ListError lists every problem by row and column)."""
-    _ensure_editable(request, actor)
+    request_ensure_editable(request, actor)
     if request.mode != CadreRequest.Mode.UNIT_LIST:
         raise ApplicationError(_("个人上报不能导入名单。"))
     result = judge_list(request.applicant_org, rows)
@@ -248,7 +225,7 @@ def cadre_list_replace(*, request: CadreRequest, actor: User, rows: Sequence[Raw
 
 
 def cadre_list_upload(*, request: CadreRequest, actor: User, fileobj: IO[bytes]) -> int:
-    _ensure_editable(request, actor)
+    request_ensure_editable(request, actor)
     return cadre_list_replace(request=request, actor=actor, rows=read_list_file(fileobj))
 
 

@@ -20,9 +20,10 @@ from django.views.decorators.http import require_POST
 from accounts.models import Organization
 from accounts.selectors import student_class, user_scope
 from bulu.exceptions import AccessDenied, ApplicationError
-from bulu.web import current_user, posted_version
+from bulu.web import current_user, own_request, posted_version
 from bulu.workflow.models import Kind, Window
 from bulu.workflow.selectors import request_log
+from bulu.workflow.services import EDITABLE_STATES
 from cadre import services
 from cadre.forms import ListFileForm, SelfReportForm, UnitChoiceForm
 from cadre.lists import (
@@ -43,10 +44,7 @@ TABLE_ROWS_EXTRA = 5
 
 
 def _own(request: HttpRequest, pk: int) -> CadreRequest:
-    obj = cadre_request_get(user=current_user(request), pk=pk)
-    if obj.applicant_id != request.user.pk:
-        raise PermissionDenied
-    return obj
+    return own_request(cadre_request_get, request, pk)
 
 
 @login_required
@@ -76,7 +74,7 @@ def self_report(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     if student_class(user=user) is None:
         raise PermissionDenied
     obj = _own(request, pk) if pk else None
-    if obj is not None and obj.state not in services.EDITABLE_STATES:
+    if obj is not None and obj.state not in EDITABLE_STATES:
         return redirect("workflow:detail", obj.pk)
     initial = {}
     if obj is not None:
@@ -203,7 +201,7 @@ def list_edit(request: HttpRequest, pk: int) -> HttpResponse:
     obj = _own(request, pk)
     if obj.mode != CadreRequest.Mode.UNIT_LIST:
         raise Http404
-    if obj.state not in services.EDITABLE_STATES:
+    if obj.state not in EDITABLE_STATES:
         return redirect("workflow:detail", obj.pk)
     if request.method != "POST":
         return _list_page(request, obj)

@@ -12,9 +12,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from accounts.models import Membership, Organization, User
+from bulu.workflow.demo import demo_decide
 from bulu.workflow.models import Decision, Kind, Window
-from bulu.workflow.selectors import request_may_act
-from bulu.workflow.services import request_decide, request_withdraw, step_people
+from bulu.workflow.services import request_withdraw
 from collective import services
 from collective.models import CollectiveRequest
 from imports.models import CreditStandardItem
@@ -176,13 +176,6 @@ def _roster(students: list[User], standard: CreditStandardItem, s: Scenario) -> 
     return out.getvalue()
 
 
-def _decider(request: CollectiveRequest) -> User:
-    assert request.current_step is not None
-    return next(
-        u for u in step_people(request.current_step) if request_may_act(user=u, request=request)
-    )
-
-
 def demo_seed_collective_requests() -> int:
     if CollectiveRequest.objects.filter(title__startswith=PREFIX).exists():
         return 0
@@ -250,29 +243,14 @@ def demo_seed_collective_requests() -> int:
         request.refresh_from_db()
         services.collective_request_submit(request=request, actor=applicant)
         for _step in range(s.approvals):
-            request.refresh_from_db()
-            request_decide(
-                request=request,
-                actor=_decider(request),
-                decision=Decision.APPROVE,
-                opinion="材料齐全，情况属实，同意。",
-                expected_version=request.version,
-            )
+            demo_decide(request, Decision.APPROVE, "材料齐全，情况属实，同意。")
         request.refresh_from_db()
         if s.ending == "return":
-            request_decide(
-                request=request,
-                actor=_decider(request),
-                decision=Decision.RETURN,
-                opinion="人员名单缺少活动签到表对应的证明，请补充后重新提交。",
-                expected_version=request.version,
+            demo_decide(
+                request, Decision.RETURN, "人员名单缺少活动签到表对应的证明，请补充后重新提交。"
             )
         elif s.ending == "reject":
-            request_decide(
-                request=request,
-                actor=_decider(request),
-                decision=Decision.REJECT,
-                opinion="该活动已在到梦空间正常完结并发放积分，不属于补录情形。",
-                expected_version=request.version,
+            demo_decide(
+                request, Decision.REJECT, "该活动已在到梦空间正常完结并发放积分，不属于补录情形。"
             )
     return created

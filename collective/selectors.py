@@ -12,8 +12,9 @@ from django.http import Http404
 from accounts.models import Organization, User
 from bulu.workflow.models import BackfillRequest, Kind, State
 from bulu.workflow.selectors import requests_visible_to
+from bulu.workflow.services import EDITABLE_STATES
 from collective.models import CollectiveRequest
-from collective.services import EDITABLE_STATES, collective_checks
+from collective.services import collective_checks
 from imports.entries import FLAG_LABELS, roster_entries, roster_totals
 from imports.models import RosterEntry
 

@@ -17,14 +17,13 @@ from accounts.models import Organization, User
 from accounts.selectors import user_scope
 from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.workflow import routing
-from bulu.workflow.models import STEP_PERMISSION, BackfillRequest, Decision, Kind, State
-from bulu.workflow.services import request_submit
+from bulu.workflow.models import STEP_PERMISSION, BackfillRequest, Decision, Kind
+from bulu.workflow.services import request_ensure_editable, request_submit
 from collective.models import CollectiveRequest
 from imports.entries import roster_entries_flag, roster_totals
 from imports.models import CreditRecord, CreditStandardItem, RosterEntry, RosterUpload
 from imports.services import roster_upload_create
 
-EDITABLE_STATES = (State.DRAFT, State.RETURNED)
 UNIT_KINDS = (Organization.Kind.BRANCH, Organization.Kind.STUDENT_ORG, Organization.Kind.CLUB)
 # Who may file for a unit: its applicant members (学生干部), its advisor, its branch secretary.
 FILING_CODENAMES = ("submit_for_org", "approve_as_advisor", "approve_as_secretary")
@@ -39,15 +38,6 @@ def collective_units_for(*, user: User) -> QuerySet[Organization]:
     return Organization.objects.filter(
         pk__in=sorted(ids), kind__in=UNIT_KINDS, is_active=True
     ).select_related("parent")
-
-
-def _ensure_editable(request: CollectiveRequest, actor: User) -> None:
-    if actor.pk != request.applicant_id:
-        raise AccessDenied(_("只能修改自己填写的申请。"))
-    if request.state not in EDITABLE_STATES:
-        raise ApplicationError(
-            _("申请当前状态为“%(state)s”，不能修改。") % {"state": State(request.state).label}
-        )
 
 
 def collective_request_create(*, actor: User, unit: Organization) -> CollectiveRequest:
@@ -87,7 +77,7 @@ class CollectiveData:
 def collective_request_update(
     *, request: CollectiveRequest, actor: User, data: CollectiveData
 ) -> CollectiveRequest:
-    _ensure_editable(request, actor)
+    request_ensure_editable(request, actor)
     if data.case and data.case not in CollectiveRequest.Case.values:
         raise ApplicationError(_("集体活动补录只受理《办法》第二条的两种情形，请选择其中一种。"))
     for field in dataclasses.fields(data):
@@ -102,7 +92,7 @@ def collective_roster_attach(
     *, request: CollectiveRequest, actor: User, fileobj: IO[bytes], filename: str
 ) -> RosterUpload:
     """A new roster replaces the current one (the old one stays, for the log)."""
-    _ensure_editable(request, actor)
+    request_ensure_editable(request, actor)
     with transaction.atomic():
         locked = CollectiveRequest.objects.select_for_update().get(pk=request.pk)
         upload = roster_upload_create(

@@ -14,8 +14,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from bulu.exceptions import AccessDenied, ApplicationError
-from bulu.web import current_user, posted_version
+from bulu.web import current_user, own_request, posted_version
 from bulu.workflow.selectors import request_log
+from bulu.workflow.services import EDITABLE_STATES
 from collective import services
 from collective.forms import CollectiveForm, RosterForm, UnitChoiceForm
 from collective.models import CollectiveRequest
@@ -34,11 +35,7 @@ def _polling(upload: RosterUpload | None) -> bool:
 
 
 def _own(request: HttpRequest, pk: int) -> CollectiveRequest:
-    """The user's own request: 404 if invisible, 403 if visible but someone else's."""
-    obj = collective_request_get(user=current_user(request), pk=pk)
-    if obj.applicant_id != request.user.pk:
-        raise PermissionDenied
-    return obj
+    return own_request(collective_request_get, request, pk)
 
 
 @login_required
@@ -106,7 +103,7 @@ def _edit_page(
 @login_required
 def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
     obj = _own(request, pk)
-    if obj.state not in services.EDITABLE_STATES:
+    if obj.state not in EDITABLE_STATES:
         return redirect("workflow:detail", obj.pk)
     form = CollectiveForm(request.POST or None, instance=obj)
     if request.method == "POST":

@@ -13,8 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, User
+from bulu.workflow.demo import demo_decide
 from bulu.workflow.models import Decision, Kind, Window
-from bulu.workflow.services import request_decide, request_withdraw
+from bulu.workflow.services import request_withdraw
 from imports.models import CreditStandardItem
 from personal import services
 from personal.models import PersonalRequest
@@ -70,17 +71,6 @@ def _demo_window() -> Window:
         },
     )
     return window
-
-
-def _step_person(request: PersonalRequest) -> User:
-    """Someone who may decide at the current step (not the applicant, not a previous decider)."""
-    from bulu.workflow.selectors import request_may_act
-    from bulu.workflow.services import step_people
-
-    assert request.current_step is not None
-    return next(
-        u for u in step_people(request.current_step) if request_may_act(user=u, request=request)
-    )
 
 
 def demo_seed_personal_requests(*, student_usernames: list[str] | None = None) -> int:
@@ -158,27 +148,11 @@ def demo_seed_personal_requests(*, student_usernames: list[str] | None = None) -
                 "approved": 3,
             }[scenario]
             for _ in range(approvals):
-                request_decide(
-                    request=request,
-                    actor=_step_person(request),
-                    decision=Decision.APPROVE,
-                    opinion="情况属实，同意。",
-                    expected_version=request.version,
-                )
+                demo_decide(request, Decision.APPROVE, "情况属实，同意。")
             if scenario == "returned":
-                request_decide(
-                    request=request,
-                    actor=_step_person(request),
-                    decision=Decision.RETURN,
-                    opinion="证书照片不清晰，请重新上传清晰的扫描件。",
-                    expected_version=request.version,
-                )
+                demo_decide(request, Decision.RETURN, "证书照片不清晰，请重新上传清晰的扫描件。")
             elif scenario == "rejected":
-                request_decide(
-                    request=request,
-                    actor=_step_person(request),
-                    decision=Decision.REJECT,
-                    opinion="该活动已在到梦空间发放过积分，不予重复补录。",
-                    expected_version=request.version,
+                demo_decide(
+                    request, Decision.REJECT, "该活动已在到梦空间发放过积分，不予重复补录。"
                 )
     return created

@@ -5,6 +5,10 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from bulu.uploads import EvidenceFile
+
+# Migrations name the upload path by this module: it stays importable from here.
+from bulu.uploads import evidence_path as evidence_path
 from bulu.workflow.models import BackfillRequest
 from imports.models import (
     ActivityCategory,
@@ -104,12 +108,7 @@ class PersonalItem(models.Model):
         return self.recognized_value if self.recognized_value is not None else self.claimed_value
 
 
-def evidence_path(instance: Evidence, filename: str) -> str:
-    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
-    return f"evidence/{instance.request_id}/{instance.sha256[:16]}.{ext}"
-
-
-class Evidence(models.Model):
+class Evidence(EvidenceFile):
     """A certificate scan, photo or PDF. Uploaded with its item's form; until the item is saved
     it is kept "staged" (no item yet), so a form shown again for a typo loses no upload."""
 
@@ -124,21 +123,8 @@ class Evidence(models.Model):
         on_delete=models.CASCADE,
         related_name="evidence",
     )
-    file = models.FileField(_("文件"), upload_to=evidence_path)
-    original_name = models.CharField(_("原文件名"), max_length=200)
-    content_type = models.CharField(_("类型"), max_length=64)
-    size = models.PositiveIntegerField(_("大小"))
-    sha256 = models.CharField(max_length=64)
-    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("证明材料")
         verbose_name_plural = _("证明材料")
         ordering = ["item", "pk"]
-
-    def __str__(self) -> str:
-        return self.original_name
-
-    @property
-    def is_image(self) -> bool:
-        return self.content_type.startswith("image/")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -10,7 +9,6 @@ from decimal import Decimal
 from typing import IO
 
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
@@ -19,25 +17,15 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.selectors import student_class
 from bulu.exceptions import AccessDenied, ApplicationError
-from bulu.uploads import EVIDENCE_MAX_BYTES, evidence_kind
+from bulu.uploads import evidence_store
 from bulu.workflow import routing
 from bulu.workflow.models import BackfillRequest, Decision, Kind, State
-from bulu.workflow.services import request_submit
+from bulu.workflow.services import request_ensure_editable, request_submit
 from imports.models import CreditRecord, CreditStandardItem, CreditType
 from personal.models import Evidence, PersonalItem, PersonalRequest
 from personal.selectors import FROZEN_STATES
 
-EDITABLE_STATES = (State.DRAFT, State.RETURNED)
 EVIDENCE_MAX_PER_ITEM = 10
-
-
-def _ensure_editable(request: PersonalRequest, actor: User) -> None:
-    if actor.pk != request.applicant_id:
-        raise AccessDenied(_("只能修改自己的申请。"))
-    if request.state not in EDITABLE_STATES:
-        raise ApplicationError(
-            _("申请当前状态为“%(state)s”，不能修改。") % {"state": State(request.state).label}
-        )
 
 
 def personal_request_create(*, student: User, title: str) -> PersonalRequest:
@@ -55,7 +43,7 @@ def personal_request_create(*, student: User, title: str) -> PersonalRequest:
 
 
 def personal_request_update(*, request: PersonalRequest, actor: User, title: str) -> None:
-    _ensure_editable(request, actor)
+    request_ensure_editable(request, actor)
     title = title.strip()
     if not title:
         raise ApplicationError(_("请填写申请标题。"))
@@ -127,7 +115,7 @@ def personal_item_save(
 
     Raises ValidationError (per field) for implausible input; nothing is written then.
     """
-    _ensure_editable(request, actor)
+    request_ensure_editable(request, actor)
     if item is not None and item.request_id != request.pk:
         raise AccessDenied(_("该事项不属于此申请。"))
     _plausible(data)
@@ -154,7 +142,7 @@ def personal_item_save(
 
 
 def personal_item_delete(*, item: PersonalItem, actor: User) -> None:
-    _ensure_editable(item.request, actor)
+    request_ensure_editable(item.request, actor)
     names = [e.file.name for e in item.evidence.all()]
     with transaction.atomic():
         item.delete()
@@ -185,31 +173,13 @@ def evidence_stage(
 
     Every file is checked before any is stored: one bad file stores none and says which.
     """
-    _ensure_editable(request, actor)
-    checked: list[tuple[str, bytes, str, str]] = []
-    for name, upload in uploads:
-        data = upload.read(EVIDENCE_MAX_BYTES + 1)
-        content_type, ext = evidence_kind(data, name)
-        checked.append((name, data, content_type, ext))
-    stored = []
-    with transaction.atomic():
-        for name, data, content_type, ext in checked:
-            evidence = Evidence(
-                request=request,
-                original_name=name[:200],
-                content_type=content_type,
-                size=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
-            )
-            evidence.file.save(f"upload.{ext}", ContentFile(data), save=False)
-            evidence.save()
-            stored.append(evidence)
-    return stored
+    request_ensure_editable(request, actor)
+    return evidence_store(Evidence, uploads, request=request)
 
 
 def evidence_delete(*, evidence: Evidence, actor: User) -> None:
     request = PersonalRequest.objects.get(pk=evidence.request_id)
-    _ensure_editable(request, actor)
+    request_ensure_editable(request, actor)
     name = evidence.file.name
     with transaction.atomic():
         evidence.delete()

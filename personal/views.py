@@ -16,8 +16,9 @@ from django.views.decorators.http import require_POST
 
 from accounts.selectors import student_class
 from bulu.exceptions import AccessDenied, ApplicationError
-from bulu.web import current_user, posted_version
+from bulu.web import current_user, own_request, posted_version
 from bulu.workflow.selectors import request_log
+from bulu.workflow.services import EDITABLE_STATES
 from personal import services
 from personal.forms import OnlineAppliedForm, PersonalItemForm, RequestTitleForm
 from personal.models import PersonalRequest
@@ -30,11 +31,7 @@ from personal.selectors import (
 
 
 def _own(request: HttpRequest, pk: int) -> PersonalRequest:
-    """The user's own request: 404 if invisible, 403 if visible but someone else's."""
-    obj = personal_request_get(user=current_user(request), pk=pk)
-    if obj.applicant_id != request.user.pk:
-        raise PermissionDenied
-    return obj
+    return own_request(personal_request_get, request, pk)
 
 
 @login_required
@@ -64,7 +61,7 @@ def request_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
     obj = _own(request, pk)
-    if obj.state not in services.EDITABLE_STATES:
+    if obj.state not in EDITABLE_STATES:
         return redirect("workflow:detail", obj.pk)
     title_form = RequestTitleForm(request.POST or None, initial={"title": obj.title})
     if request.method == "POST" and title_form.is_valid():

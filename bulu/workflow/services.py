@@ -41,6 +41,20 @@ STALE_MESSAGE = _("该申请刚刚已被他人处理或已更新，请刷新页�
 STEP_DECISIONS = (Decision.APPROVE, Decision.RETURN, Decision.REJECT)
 
 
+# States in which the applicant may still change a request.
+EDITABLE_STATES = (State.DRAFT, State.RETURNED)
+
+
+def request_ensure_editable(request: BackfillRequest, actor: User) -> None:
+    """The applicant, and only while the request is a draft or returned, may change it."""
+    if actor.pk != request.applicant_id:
+        raise AccessDenied(_("只能修改自己的申请。"))
+    if request.state not in EDITABLE_STATES:
+        raise ApplicationError(
+            _("申请当前状态为“%(state)s”，不能修改。") % {"state": State(request.state).label}
+        )
+
+
 # --- windows -------------------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from accounts.models import Membership, User
 from accounts.services import role_grant
 from bulu.workflow.models import Kind, Window
 from cadre.demo import demo_seed_positions
+from cadre.lists import RawRow
 from cadre.models import CadrePosition, UnitKind
 from imports.demo import demo_seed_credit_settings
 from tests.conftest import School
@@ -71,3 +72,17 @@ def list_xlsx(rows: list[list[object]], *, header: tuple[str, ...] | None = None
     workbook.save(out)
     out.seek(0)
     return out
+
+
+def served(student: User, title: str, *, row: int = 2) -> RawRow:
+    """A list row: `student` served as `title` for TERM."""
+    return RawRow(
+        row,
+        {
+            "学号": student.username,
+            "姓名": student.name,
+            "职务": title,
+            "任职开始": TERM[0].isoformat(),
+            "任职结束": TERM[1].isoformat(),
+        },
+    )

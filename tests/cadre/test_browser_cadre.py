@@ -7,33 +7,17 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from pytest_django.live_server_helper import LiveServer
 
 from bulu.workflow.models import State
 from cadre.models import CadreRequest
 from imports.models import CreditRecord
+from tests.browser import decide_on_page, login, logout
 from tests.cadre.conftest import Cadre, list_xlsx
 from tests.conftest import CspWatch, School, need
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def login(page: Page, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pass-1234")
-    page.click("button[type=submit]")
-    expect(page.locator("h1")).to_contain_text("你好")
-
-
-def approve(page: Page, base: str, username: str, pk: int) -> None:
-    login(page, base, username)
-    page.goto(f"{base}/flow/requests/{pk}/")
-    page.fill("#opinion", "任职属实")
-    page.click("button[value=approve]")
-    expect(page.locator(".msg-success")).to_contain_text("已处理")
-    page.click("form[action='/logout/'] button", force=True)
 
 
 def test_self_report_and_class_list_reach_credit_records(
@@ -84,14 +68,14 @@ def test_self_report_and_class_list_reach_credit_records(
     expect(page.locator(".msg-success")).to_contain_text("3 人次")
     page.click("button:has-text('提交名单')")
     expect(page.locator("h1 .badge")).to_have_text("审核中")
-    page.click("form[action='/logout/'] button", force=True)
+    logout(page)
 
     report = CadreRequest.objects.get(mode=CadreRequest.Mode.SELF)
     class_list = CadreRequest.objects.get(mode=CadreRequest.Mode.UNIT_LIST)
     for user in (school.frank, school.carol, school.dave):
-        approve(page, base, user.username, report.pk)
+        decide_on_page(page, base, user.username, report.pk, opinion="任职属实")
     for user in (school.carol, school.dave):
-        approve(page, base, user.username, class_list.pk)
+        decide_on_page(page, base, user.username, class_list.pk, opinion="任职属实")
     desk.close()
 
     report.refresh_from_db()

@@ -15,11 +15,11 @@ from accounts.services import role_grant
 from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.workflow.models import Decision, Notification, State
 from cadre import services
-from cadre.lists import ListError, RawRow
+from cadre.lists import ListError
 from cadre.models import CadreEntry, CadreRequest
 from cadre.terms import one_year_after, term_problem
 from imports.models import CreditRecord
-from tests.cadre.conftest import TERM, Cadre, list_xlsx
+from tests.cadre.conftest import TERM, Cadre, list_xlsx, served
 from tests.conftest import School, decide
 from tests.personal.conftest import PNG
 
@@ -246,26 +246,8 @@ def test_a_service_in_a_self_report_and_a_list_is_flagged_and_credited_once(
         request=club_list,
         actor=school.frank,
         rows=[
-            RawRow(
-                2,
-                {
-                    "学号": member.username,
-                    "姓名": member.name,
-                    "职务": "干事",
-                    "任职开始": "2024-09-01",
-                    "任职结束": "2025-09-01",
-                },
-            ),
-            RawRow(
-                3,
-                {
-                    "学号": cadre.classmates[2].username,
-                    "姓名": cadre.classmates[2].name,
-                    "职务": "社长",
-                    "任职开始": "2024-09-01",
-                    "任职结束": "2025-09-01",
-                },
-            ),
+            served(member, "干事", row=2),
+            served(cadre.classmates[2], "社长", row=3),
         ],
     )
     services.cadre_request_submit(request=club_list, actor=school.frank)
@@ -291,18 +273,7 @@ def test_a_class_list_goes_counselor_branch_center_when_filed_by_a_student(
     services.cadre_list_replace(
         request=club_list,
         actor=monitor,
-        rows=[
-            RawRow(
-                2,
-                {
-                    "学号": monitor.username,
-                    "姓名": monitor.name,
-                    "职务": "社长",
-                    "任职开始": "2024-09-01",
-                    "任职结束": "2025-09-01",
-                },
-            )
-        ],
+        rows=[served(monitor, "社长", row=2)],
     )
     services.cadre_request_submit(request=club_list, actor=monitor)
     assert [s.role for s in club_list.route_steps.order_by("index")] == [
@@ -321,18 +292,7 @@ def test_a_school_level_organizations_list_has_no_branch_step(school: School, ca
     services.cadre_list_replace(
         request=org_list,
         actor=advisor,
-        rows=[
-            RawRow(
-                2,
-                {
-                    "学号": school.alice.username,
-                    "姓名": school.alice.name,
-                    "职务": "部长",
-                    "任职开始": "2024-09-01",
-                    "任职结束": "2025-09-01",
-                },
-            )
-        ],
+        rows=[served(school.alice, "部长", row=2)],
     )
     services.cadre_request_submit(request=org_list, actor=advisor)
     assert [s.role for s in org_list.route_steps.order_by("index")] == ["advisor", "center"]
@@ -349,18 +309,7 @@ def test_counselors_see_only_their_classes_lists_and_advisors_only_their_units(
     services.cadre_list_replace(
         request=class_list,
         actor=school.bob,
-        rows=[
-            RawRow(
-                2,
-                {
-                    "学号": school.alice.username,
-                    "姓名": school.alice.name,
-                    "职务": "班长",
-                    "任职开始": "2024-09-01",
-                    "任职结束": "2025-09-01",
-                },
-            )
-        ],
+        rows=[served(school.alice, "班长", row=2)],
     )
     services.cadre_request_submit(request=class_list, actor=school.bob)
     url = reverse("workflow:detail", args=[class_list.pk])
@@ -405,18 +354,7 @@ def test_the_center_sees_missing_units_per_college_and_reminds_them(
     services.cadre_list_replace(
         request=class_list,
         actor=school.bob,
-        rows=[
-            RawRow(
-                2,
-                {
-                    "学号": school.alice.username,
-                    "姓名": school.alice.name,
-                    "职务": "班长",
-                    "任职开始": "2024-09-01",
-                    "任职结束": "2025-09-01",
-                },
-            )
-        ],
+        rows=[served(school.alice, "班长", row=2)],
     )
     services.cadre_request_submit(request=class_list, actor=school.bob)
     client.force_login(school.dave)

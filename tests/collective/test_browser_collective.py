@@ -6,35 +6,17 @@ import shutil
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from pytest_django.live_server_helper import LiveServer
 
 from bulu.workflow.models import State
 from collective.models import CollectiveRequest
 from imports.models import CreditRecord
+from tests.browser import decide_on_page, login
 from tests.collective.conftest import Kit, roster_file, roster_row
 from tests.conftest import CspWatch, School, need
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def login(page: Page, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pass-1234")
-    page.click("button[type=submit]")
-    expect(page.locator("h1")).to_contain_text("你好")
-
-
-def decide_on_page(
-    page: Page, base: str, user: str, request_pk: int, decision: str, opinion: str
-) -> None:
-    login(page, base, user)
-    page.goto(f"{base}/flow/requests/{request_pk}/")
-    page.fill("#opinion", opinion)
-    page.click(f"button[value={decision}]")
-    expect(page.locator(".msg-success")).to_contain_text("已处理")
-    page.click("form[action='/logout/'] button", force=True)
 
 
 def test_a_club_files_fixes_its_roster_and_gets_credits_after_four_signatures(

@@ -15,18 +15,11 @@ from pytest_django.live_server_helper import LiveServer
 from bulu.workflow.models import State, Window
 from imports.models import CreditStandardItem
 from personal.models import PersonalRequest
+from tests.browser import login
 from tests.conftest import CspWatch, School, need
 from tests.personal.conftest import PNG, Mirror
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def login(page: Page, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pass-1234")
-    page.click("button[type=submit]")
-    expect(page.locator("h1")).to_contain_text("你好")
 
 
 def fill_item(page: Page, mirror: Mirror, *, start: str, value: str) -> None:
