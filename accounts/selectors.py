@@ -8,6 +8,7 @@ look-up in it, instead of one django-guardian call per check.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
@@ -77,6 +78,19 @@ def user_is_school_wide(*, user: User) -> bool:
 def organizations_for_user(*, user: User, perm: str) -> QuerySet[Organization]:
     """Organizations on which `user` holds the object permission `perm` ("accounts.x")."""
     return Organization.objects.filter(pk__in=sorted(user_scope(user=user).org_ids(perm)))
+
+
+def organizations_acted_for(
+    *, user: User, codenames: Sequence[str], kinds: Sequence[str]
+) -> QuerySet[Organization]:
+    """Active organizations of `kinds` on which `user` holds any of `codenames`."""
+    scope = user_scope(user=user)
+    ids: set[int] = set()
+    for codename in codenames:
+        ids |= scope.org_ids(codename)
+    return Organization.objects.filter(
+        pk__in=sorted(ids), kind__in=kinds, is_active=True
+    ).select_related("parent")
 
 
 def user_scope_colleges(*, user: User) -> QuerySet[Organization]:

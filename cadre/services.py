@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Organization, User
-from accounts.selectors import student_class, user_scope
+from accounts.selectors import organizations_acted_for, student_class, user_scope
 from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.uploads import evidence_store
 from bulu.workflow import routing
@@ -72,13 +72,7 @@ def self_report_units(*, student: User) -> QuerySet[Organization]:
 
 def list_units(*, user: User) -> QuerySet[Organization]:
     """Units whose whole list `user` may submit."""
-    scope = user_scope(user=user)
-    ids: set[int] = set()
-    for codename in LIST_CODENAMES:
-        ids |= scope.org_ids(codename)
-    return Organization.objects.filter(
-        pk__in=sorted(ids), kind__in=UNIT_KINDS, is_active=True
-    ).select_related("parent")
+    return organizations_acted_for(user=user, codenames=LIST_CODENAMES, kinds=UNIT_KINDS)
 
 
 def positions_for(unit: Organization) -> QuerySet[CadrePosition]:

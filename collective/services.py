@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Organization, User
-from accounts.selectors import user_scope
+from accounts.selectors import organizations_acted_for, user_scope
 from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.workflow import routing
 from bulu.workflow.models import STEP_PERMISSION, BackfillRequest, Decision, Kind
@@ -31,13 +31,7 @@ FILING_CODENAMES = ("submit_for_org", "approve_as_advisor", "approve_as_secretar
 
 def collective_units_for(*, user: User) -> QuerySet[Organization]:
     """The units (团总支, 学生组织, 学生社团) `user` may file a collective request for."""
-    scope = user_scope(user=user)
-    ids: set[int] = set()
-    for codename in FILING_CODENAMES:
-        ids |= scope.org_ids(codename)
-    return Organization.objects.filter(
-        pk__in=sorted(ids), kind__in=UNIT_KINDS, is_active=True
-    ).select_related("parent")
+    return organizations_acted_for(user=user, codenames=FILING_CODENAMES, kinds=UNIT_KINDS)
 
 
 def collective_request_create(*, actor: User, unit: Organization) -> CollectiveRequest:
