@@ -11,7 +11,7 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 # Share of requests per state, out of 100: 30 % waiting, the rest spread over the other states.
 STATE_WEIGHTS = (
@@ -105,7 +105,7 @@ def populate(*, requests: int, credits: int = 0, items: bool = False, seed: int 
                 for i, (role, org) in enumerate(
                     (
                         (StepRole.COUNSELOR, r.applicant_org_id),
-                        (StepRole.SECRETARY, branches[r.college_id]),
+                        (StepRole.SECRETARY, branches[cast(int, r.college_id)]),
                         (StepRole.CENTER, center.pk),
                     )
                 )
