@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import random
 import re
 import resource
@@ -31,6 +32,66 @@ from locust.env import Environment
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 LOGIN_FORM = 'name="password"'
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _ticks(pid: int) -> int:
+    """utime + stime of one process, in clock ticks (0 if it is gone)."""
+    try:
+        fields = open(f"/proc/{pid}/stat", encoding="ascii").read().rsplit(")", 1)[1].split()  # noqa: SIM115
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def _backends(db: str) -> list[int]:
+    """PostgreSQL backends serving the bench database (their process titles name it)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            title = open(f"/proc/{entry}/cmdline", "rb").read()  # noqa: SIM115
+        except OSError:
+            continue
+        if title.startswith(b"postgres: ") and f" {db} ".encode() in title:
+            found.append(int(entry))
+    return found
+
+
+def _machine_busy() -> int:
+    """Ticks all cores spent busy since boot (/proc/stat: everything but idle and iowait)."""
+    values = [int(v) for v in open("/proc/stat", encoding="ascii").readline().split()[1:]]  # noqa: SIM115
+    return sum(values) - values[3] - values[4]
+
+
+class Cpu:
+    """CPU used during a window: by the server (gunicorn workers and their PostgreSQL
+    backends), by this generator, and by everything else on the machine."""
+
+    def __init__(self, pids: list[int], db: str) -> None:
+        self.pids, self.db = pids, db
+
+    def start(self) -> None:
+        self.backends = _backends(self.db)
+        self.server = {p: _ticks(p) for p in [*self.pids, *self.backends]}
+        self.machine = _machine_busy()
+        self.own = resource.getrusage(resource.RUSAGE_SELF)
+        self.at = time.monotonic()
+
+    def stop(self) -> dict[str, float]:
+        hz = os.sysconf("SC_CLK_TCK")
+        elapsed = time.monotonic() - self.at
+        # A process that went away during the window is not counted (`_ticks` gives 0).
+        server = sum(max(_ticks(p) - t, 0) for p, t in self.server.items()) / hz
+        own1 = resource.getrusage(resource.RUSAGE_SELF)
+        own = (own1.ru_utime + own1.ru_stime) - (self.own.ru_utime + self.own.ru_stime)
+        machine = (_machine_busy() - self.machine) / hz
+        return {
+            "server_cpu_s": server,
+            "generator_cpu": own / elapsed,
+            "others_cores": max(machine - server - own, 0.0) / elapsed,
+            "backends": len(self.backends),
+        }
 
 
 class BenchUser(FastHttpUser):
@@ -76,9 +137,7 @@ def _cycle(accounts: list[dict[str, Any]]) -> Any:
     return itertools.cycle(accounts)
 
 
-def _run(
-    env: Environment, users: int, spawn_rate: float, seconds: float, warmup: float
-) -> dict[str, Any]:
+def _run(env: Environment, config: dict[str, Any], users: int, spawn_rate: float) -> dict[str, Any]:
     """Spawn, wait for every login and the warm-up, reset, measure `seconds`, stop."""
     runner = env.create_local_runner()
     BenchUser.logged_in = 0
@@ -89,13 +148,14 @@ def _run(
     if BenchUser.logged_in < users:
         runner.quit()
         raise SystemExit(f"only {BenchUser.logged_in} of {users} users logged in")
-    gevent.sleep(warmup)
+    gevent.sleep(config["warmup"])
     env.stats.reset_all()
-    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = Cpu(config["server_pids"], config["db"])
+    cpu.start()
     started = time.monotonic()
-    gevent.sleep(seconds)
+    gevent.sleep(config["seconds"])
     elapsed = time.monotonic() - started
-    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    used = cpu.stop()
     pages: dict[str, dict[str, Any]] = {}
     for (name, _method), entry in env.stats.entries.items():
         if name == "login":
@@ -115,8 +175,14 @@ def _run(
         for e in env.stats.errors.values()
     ]
     runner.quit()
-    cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
-    return {"seconds": elapsed, "pages": pages, "errors": errors, "generator_cpu": cpu / elapsed}
+    total = sum(p["requests"] for p in pages.values())
+    return {
+        "seconds": elapsed,
+        "pages": pages,
+        "errors": errors,
+        "server_cpu_ms": 1000 * used["server_cpu_s"] / total if total else None,
+        **used,
+    }
 
 
 def steady(config: dict[str, Any]) -> list[dict[str, Any]]:
@@ -136,14 +202,15 @@ def steady(config: dict[str, Any]) -> list[dict[str, Any]]:
         PageUser.password = config["password"]
         PageUser.accounts = _cycle(accounts)
         env = Environment(user_classes=[PageUser])
-        outcome = _run(env, config["users"], config["users"], config["seconds"], config["warmup"])
+        outcome = _run(env, config, config["users"], config["users"])
         stats = outcome["pages"].get(page["label"], {"requests": 0, "failures": 0, "rps": 0.0})
         results.append({"label": page["label"], **stats, **_extra(outcome)})
     return results
 
 
 def _extra(outcome: dict[str, Any]) -> dict[str, Any]:
-    return {"generator_cpu": outcome["generator_cpu"], "errors": outcome["errors"]}
+    keys = ("generator_cpu", "errors", "server_cpu_ms", "others_cores", "backends")
+    return {k: outcome[k] for k in keys}
 
 
 def rush(config: dict[str, Any]) -> dict[str, Any]:
@@ -173,7 +240,7 @@ def rush(config: dict[str, Any]) -> dict[str, Any]:
         role(name, weight, accounts) for name, weight, accounts in config["roles"] if accounts
     ]
     env = Environment(user_classes=classes)  # type: ignore[arg-type]
-    return _run(env, config["users"], config["spawn_rate"], config["seconds"], config["warmup"])
+    return _run(env, config, config["users"], config["spawn_rate"])
 
 
 def main() -> None:

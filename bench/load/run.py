@@ -305,6 +305,18 @@ def start_gunicorn(env: dict[str, str], port: int, log: Path) -> subprocess.Pope
     raise SystemExit("gunicorn did not answer within 60 s")
 
 
+def workers(master: int) -> list[int]:
+    """The gunicorn master's worker processes (their CPU time is the app's cost)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        path = Path(f"/proc/{master}/task/{master}/children")
+        found = [int(p) for p in path.read_text().split()] if path.exists() else []
+        if len(found) >= WORKERS:
+            return found
+        time.sleep(0.2)
+    raise SystemExit(f"gunicorn started {len(found)} of {WORKERS} workers")
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.terminate()  # graceful: gunicorn's master stops its own workers
     try:
@@ -366,6 +378,8 @@ def summarize(
                 "requests": sum(r["requests"] for r in per_run),
                 "all_rps": [round(r["rps"], 1) for r in per_run],
                 "generator_cpu": max(r["generator_cpu"] for r in per_run),
+                "server_cpu_ms": statistics.median(r["server_cpu_ms"] or 0 for r in per_run),
+                "others_cores": max(r["others_cores"] for r in per_run),
             }
         )
     return rows
@@ -388,15 +402,16 @@ def render_run(result: dict[str, Any], title: str) -> str:
         f"**{c['users']} users, zero think time, {c['seconds']:g} s per page, median of"
         f" {c['runs']} runs** (pages one after the other within each run):",
         "",
-        "| page | req/s | p50 (ms) | p95 (ms) | floor ÷ page | SQL queries | failures |"
-        " req/s per run |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| page | req/s | p50 (ms) | p95 (ms) | floor ÷ page | server CPU per request (ms) |"
+        " SQL queries | failures | req/s per run | other load (cores) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for r in rows:
         ratio = floor / r["rps"] if r["rps"] else float("inf")
         lines.append(
             f"| {r['label']} | {r['rps']:.1f} | {r['p50']:.0f} | {r['p95']:.0f} |"
-            f" {ratio:.1f}× | {r['queries']} | {r['failures']} | {r['all_rps']} |"
+            f" {ratio:.1f}× | {r['server_cpu_ms']:.1f} | {r['queries']} | {r['failures']} |"
+            f" {r['all_rps']} | {r['others_cores']:.2f} |"
         )
     rush = result["rush"]
     rc = result["rush_config"]
@@ -428,9 +443,16 @@ def render_run(result: dict[str, Any], title: str) -> str:
             else ""
         )
         + f". Server errors logged by gunicorn during the whole run: {result['server_errors']}."
-        f" The load generator used at most {gen:.0%} of one core in the steady runs"
-        f" ({rush['generator_cpu']:.0%} in the rush): it shares the {os.cpu_count()} cores with"
-        " gunicorn and PostgreSQL.",
+        f" Server CPU per request in the rush: {rush['server_cpu_ms'] or 0:.1f} ms; other"
+        f" load {rush['others_cores']:.2f} cores.",
+        "",
+        "*Server CPU per request* = CPU time of the gunicorn workers and their PostgreSQL"
+        " backends during the window ÷ requests served: unlike req/s it hardly depends on what"
+        " else runs on the machine. *Other load* = the worst window's average CPU (in cores) used"
+        " by processes that are neither the server nor the load generator (e.g. other test runs"
+        f" on a shared machine); the generator itself used at most {gen:.0%} of one core in the"
+        f" steady runs ({rush['generator_cpu']:.0%} in the rush). All share the"
+        f" {os.cpu_count()} cores.",
         "",
     ]
     return "\n".join(lines)
@@ -509,6 +531,8 @@ def main() -> None:
     n_requests = _env_int("BENCH_LOAD_REQUESTS", 100_000)
     n_credits = _env_int("BENCH_LOAD_CREDITS", 600_000)
 
+    db_name = db.rsplit("/", 1)[-1].split("?", 1)[0]
+    measured_commit = commit()
     work = Path(tempfile.mkdtemp(prefix="bulu-bench-load-"))
     env = {
         **os.environ,
@@ -519,6 +543,9 @@ def main() -> None:
         "REDIS_URL": "",
         "MEDIA_ROOT": str(work / "media"),
         "STATIC_ROOT": str(work / "static"),
+        # One persistent connection per worker for the whole run, so the server's CPU time
+        # (workers + their PostgreSQL backends) is measured on the same processes throughout.
+        "CONN_MAX_AGE": "3600",
         "PYTHONPATH": str(ROOT),
     }
     manage = [sys.executable, str(ROOT / "manage.py")]
@@ -526,7 +553,7 @@ def main() -> None:
     try:
         started = time.perf_counter()
         if not args.reuse_data:
-            print(f"building the data in {db.rsplit('/', 1)[-1]}", flush=True)
+            print(f"building the data in {db_name}", flush=True)
             run([*manage, "migrate", "--noinput", "-v0"], env)
             run([*manage, "flush", "--noinput", "-v0"], env)
             print(run([*manage, "seed_demo", "--force"], env).strip().splitlines()[0], flush=True)
@@ -538,9 +565,12 @@ def main() -> None:
         port = free_port()
         log = work / "gunicorn.log"
         proc = start_gunicorn(env, port, log)
+        pids = workers(proc.pid)
         host = f"http://127.0.0.1:{port}"
         config: dict[str, Any] = {
             "mode": "steady",
+            "server_pids": pids,
+            "db": db_name,
             "host": host,
             "password": PASSWORD,
             "users": users,
@@ -553,11 +583,18 @@ def main() -> None:
             print(f"steady run {n + 1}/{runs}: {len(config['pages'])} pages", flush=True)
             result = drive(config, env, work)
             for r in result:
-                print(f"  {r['label']}: {r['rps']:.1f} req/s, p95 {r.get('p95')} ms", flush=True)
+                print(
+                    f"  {r['label']}: {r['rps']:.1f} req/s, p95 {r.get('p95')} ms,"
+                    f" server {r['server_cpu_ms'] or 0:.1f} ms CPU/request,"
+                    f" other load {r['others_cores']:.2f} cores",
+                    flush=True,
+                )
             steady_runs.append(result)
         mix = {name: weight for name, weight, _accounts in targets["roles"]}
         rush_config = {
             "mode": "rush",
+            "server_pids": pids,
+            "db": db_name,
             "host": host,
             "password": PASSWORD,
             "users": rush_users,
@@ -574,7 +611,7 @@ def main() -> None:
         logged = log.read_text() if log.exists() else ""
         result = {
             "date": f"{date.today():%Y-%m-%d}",
-            "commit": commit(),
+            "commit": measured_commit,
             "machine": machine(),
             "python": platform.python_version(),
             "postgres": targets["postgres"],
