@@ -43,7 +43,7 @@ pytest: $(STAMP) sysdeps-test
 test: lint typecheck pytest
 
 # `make bench`: roster validation and approval queues on SQLite, plus the queues on PostgreSQL when
-# BENCH_DATABASE_URL names a scratch database. `make bench-load` (separate, ~35 min) needs it.
+# BENCH_DATABASE_URL names a scratch database. `make bench-load` (separate, ~40 min) needs it.
 bench: $(STAMP) sysdeps
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	BENCH_DATABASE_URL= $(PY) bench/run.py

@@ -397,21 +397,28 @@ def render_run(result: dict[str, Any], title: str) -> str:
         f" workers on 127.0.0.1, DEBUG=0; locust on the same machine. Data:"
         f" {result['data']['requests']:,} requests ({result['data']['pending']:,} pending),"
         f" {result['data']['credits']:,} credit records, {result['data']['students']:,} students"
-        f" (built in {result['built_seconds']:.0f} s).",
+        + (
+            f" (built in {result['built_seconds']:.0f} s)."
+            if result["built_seconds"] is not None
+            else " (built by an earlier run of the same code: `--reuse-data`)."
+        ),
         "",
         f"**{c['users']} users, zero think time, {c['seconds']:g} s per page, median of"
         f" {c['runs']} runs** (pages one after the other within each run):",
         "",
-        "| page | req/s | p50 (ms) | p95 (ms) | floor ÷ page | server CPU per request (ms) |"
-        " SQL queries | failures | req/s per run | other load (cores) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+        "| page | req/s | p50 (ms) | p95 (ms) | floor ÷ page (req/s) | server CPU per request"
+        " (ms) | page ÷ floor (CPU) | SQL queries | failures | req/s per run | other load"
+        " (cores) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
+    floor_cpu = rows[-1]["server_cpu_ms"]
     for r in rows:
         ratio = floor / r["rps"] if r["rps"] else float("inf")
+        cpu_ratio = r["server_cpu_ms"] / floor_cpu if floor_cpu else float("inf")
         lines.append(
             f"| {r['label']} | {r['rps']:.1f} | {r['p50']:.0f} | {r['p95']:.0f} |"
-            f" {ratio:.1f}× | {r['server_cpu_ms']:.1f} | {r['queries']} | {r['failures']} |"
-            f" {r['all_rps']} | {r['others_cores']:.2f} |"
+            f" {ratio:.1f}× | {r['server_cpu_ms']:.1f} | {cpu_ratio:.1f}× | {r['queries']} |"
+            f" {r['failures']} | {r['all_rps']} | {r['others_cores']:.2f} |"
         )
     rush = result["rush"]
     rc = result["rush_config"]
@@ -419,7 +426,10 @@ def render_run(result: dict[str, Any], title: str) -> str:
         "",
         f"**Deadline rush: {rc['users']} users, {rc['think'][0]}–{rc['think'][1]} s think time,"
         f" {rc['seconds']:g} s** (students {rc['mix']['Student']}, approvers"
-        f" {rc['mix']['Approver']}, center staff {rc['mix']['Center']}):",
+        f" {rc['mix']['Approver']}, center staff {rc['mix']['Center']}; they log in at"
+        f" {rc.get('spawn_rate', 10)} a second, and the window starts once all are in or"
+        f" {rc.get('login_timeout', 60)} s have passed: {rush.get('logged_in', rc['users'])}"
+        f" of {rc['users']} were logged in):",
         "",
         "| page | requests | req/s | p50 (ms) | p95 (ms) | p99 (ms) | max (ms) | errors |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -462,7 +472,7 @@ def render(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
     lines = [
         SECTION,
         "",
-        "`make bench-load` (bench/load/run.py; not part of `make bench`: it takes ~35 minutes)."
+        "`make bench-load` (bench/load/run.py; not part of `make bench`: it takes ~40 minutes)."
         " Needs BENCH_DATABASE_URL naming a scratch PostgreSQL database, which it flushes and"
         " fills: `seed_demo --force` with DEBUG=0, then 100,000 personal requests (30 % pending,"
         " the rest approved, exported, imported, returned, rejected, draft or withdrawn) with"
@@ -515,7 +525,14 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     parser.add_argument("--label", choices=("before", "after"), default=None)
     parser.add_argument("--reuse-data", action="store_true")
+    parser.add_argument(
+        "--render-only", action="store_true", help="rewrite the section from its stored figures"
+    )
     args = parser.parse_args()
+    if args.render_only:
+        kept = previous(Path(args.out))
+        write_section(Path(args.out), render(kept.get("before"), kept.get("after")))
+        return
 
     db = os.environ.get("BENCH_DATABASE_URL", "")
     if not db.startswith(("postgres://", "postgresql://")):
@@ -578,6 +595,8 @@ def main() -> None:
             "warmup": warmup,
             "pages": [{"label": p["label"], "accounts": p["accounts"]} for p in targets["pages"]],
         }
+        raw = ROOT / "var" / f"bench-load-{time.strftime('%Y%m%d-%H%M%S')}.json"
+        raw.parent.mkdir(exist_ok=True)
         steady_runs = []
         for n in range(runs):
             print(f"steady run {n + 1}/{runs}: {len(config['pages'])} pages", flush=True)
@@ -590,6 +609,9 @@ def main() -> None:
                     flush=True,
                 )
             steady_runs.append(result)
+            raw.write_text(
+                json.dumps({"targets": targets, "steady": steady_runs}, ensure_ascii=False)
+            )
         mix = {name: weight for name, weight, _accounts in targets["roles"]}
         rush_config = {
             "mode": "rush",
@@ -598,7 +620,8 @@ def main() -> None:
             "host": host,
             "password": PASSWORD,
             "users": rush_users,
-            "spawn_rate": 50,
+            "spawn_rate": 10,
+            "login_timeout": 60 + rush_users,
             "seconds": rush_seconds,
             "warmup": warmup,
             "think": [3, 10],
@@ -606,6 +629,11 @@ def main() -> None:
         }
         print(f"rush: {rush_users} users for {rush_seconds:g} s", flush=True)
         rush = drive(rush_config, env, work)
+        raw.write_text(
+            json.dumps(
+                {"targets": targets, "steady": steady_runs, "rush": rush}, ensure_ascii=False
+            )
+        )
         stop(proc)
         proc = None
         logged = log.read_text() if log.exists() else ""
@@ -616,10 +644,12 @@ def main() -> None:
             "python": platform.python_version(),
             "postgres": targets["postgres"],
             "data": targets["data"],
-            "built_seconds": built,
+            "built_seconds": None if args.reuse_data else built,
             "config": {"users": users, "seconds": seconds, "runs": runs},
             "steady": summarize(steady_runs, targets["pages"]),
             "rush_config": {
+                "spawn_rate": rush_config["spawn_rate"],
+                "login_timeout": rush_config["login_timeout"],
                 "users": rush_users,
                 "seconds": rush_seconds,
                 "think": [3, 10],
