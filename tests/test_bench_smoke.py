@@ -173,9 +173,13 @@ def test_it_runs_the_load_bench_at_a_tiny_size(bench_runs: dict[str, Finished]) 
     assert labels[0] == "counselor 我的待办" and labels[-1].startswith("floor")
     assert len(labels) == 9
     for row in run["steady"]:
-        # Every page answered its logged-in users, through gunicorn, without a failure.
-        assert row["requests"] > 0 and row["failures"] == 0, row
+        # Every page answered 200 to its user through the test client before the load (the
+        # script asserts it and counts the queries), and nothing failed through gunicorn. A page
+        # slower than the one-second window may serve no request in it, so only the total is
+        # required to be positive.
+        assert row["failures"] == 0, row
         assert row["queries"] > 0, row
+    assert sum(row["requests"] for row in run["steady"]) > 0
     assert sum(p["failures"] for p in run["rush"]["pages"].values()) == 0, run["rush"]
     assert run["server_errors"] == 0
     assert run["data"]["requests"] >= 200 and run["data"]["credits"] >= 1000

@@ -445,13 +445,7 @@ def render_run(result: dict[str, Any], title: str) -> str:
     lines += [
         "",
         f"Rush errors: {total_errors}"
-        + (
-            " ("
-            + "; ".join(f"{e['name']}: {e['error']} ×{e['count']}" for e in rush["errors"])
-            + ")"
-            if rush["errors"]
-            else ""
-        )
+        + (" (" + "; ".join(errors_by_page(rush["errors"])) + ")" if rush["errors"] else "")
         + f". Server errors logged by gunicorn during the whole run: {result['server_errors']}."
         f" Server CPU per request in the rush: {rush['server_cpu_ms'] or 0:.1f} ms; other"
         f" load {rush['others_cores']:.2f} cores.",
@@ -466,6 +460,18 @@ def render_run(result: dict[str, Any], title: str) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def errors_by_page(errors: list[dict[str, Any]]) -> list[str]:
+    """locust's errors grouped by page and cause (its messages name each URL)."""
+    grouped: dict[tuple[str, str], int] = {}
+    for e in errors:
+        cause = e["error"].split("original=", 1)[-1]
+        if cause.startswith("timed out"):
+            cause = "no answer within locust's 60 s network timeout"
+        key = (e["name"].removeprefix("rush: "), cause)
+        grouped[key] = grouped.get(key, 0) + e["count"]
+    return [f"{name}: {cause} ×{n}" for (name, cause), n in sorted(grouped.items())]
 
 
 def render(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
@@ -595,7 +601,11 @@ def main() -> None:
             "warmup": warmup,
             "pages": [{"label": p["label"], "accounts": p["accounts"]} for p in targets["pages"]],
         }
-        raw = ROOT / "var" / f"bench-load-{time.strftime('%Y%m%d-%H%M%S')}.json"
+        # Raw figures as they come (a failure later loses nothing): var/ for the real run, next
+        # to the output file otherwise (a smoke run leaves nothing in the work tree).
+        default_out = (ROOT / "docs" / "benchmarks.md").resolve()
+        folder = ROOT / "var" if Path(args.out).resolve() == default_out else Path(args.out).parent
+        raw = folder / f"bench-load-{time.strftime('%Y%m%d-%H%M%S')}.json"
         raw.parent.mkdir(exist_ok=True)
         steady_runs = []
         for n in range(runs):
