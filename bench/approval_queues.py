@@ -104,12 +104,13 @@ def measure() -> list[tuple[str, float, float, int, int]]:
 def main() -> None:
     import argparse
 
-    from bench.run import write_section
+    from bench.run import OtherLoad, write_section
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     args = parser.parse_args()
 
+    other_load = OtherLoad()
     vendor = setup_django()
     started = time.perf_counter()
     populate()
@@ -128,7 +129,7 @@ def main() -> None:
         f"on {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
         f"database {vendor}; {total:,} requests (built in {built:.0f} s), {students:,} students. "
         "Server-side time through Django's test client (no network, no browser), "
-        f"median and worst of {REPEAT} requests per page.",
+        f"median and worst of {REPEAT} requests per page.{other_load.sentence()}",
         "",
         "| page | median (ms) | worst (ms) | SQL queries | requests waiting for this user |",
         "|---|---:|---:|---:|---:|",

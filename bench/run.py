@@ -168,6 +168,54 @@ class Memory:
         }
 
 
+def _machine_busy_s() -> float | None:
+    """CPU seconds all cores spent busy since boot (/proc/stat), or None without /proc."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return None
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_s() -> float:
+    """CPU seconds of this process and of the children it has waited for."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+class OtherLoad:
+    """How much CPU other processes (not this bench and its children) used while it ran.
+
+    The benches run on shared machines: a figure taken while other work held a core is slower
+    than on an idle machine, and the report says so instead of hiding it.
+    """
+
+    def __init__(self) -> None:
+        self.busy, self.own, self.at = _machine_busy_s(), _own_cpu_s(), time.monotonic()
+
+    def cores(self) -> float | None:
+        busy = _machine_busy_s()
+        if busy is None or self.busy is None:
+            return None
+        other = (busy - self.busy) - (_own_cpu_s() - self.own)
+        return max(other, 0.0) / (time.monotonic() - self.at)
+
+    def sentence(self) -> str:
+        cores = self.cores()
+        if cores is None:
+            return ""
+        return (
+            f" While it ran, other processes on the machine used on average {cores:.2f} of its"
+            f" {os.cpu_count()} cores"
+            + (
+                ": the timings are slower than on an idle machine."
+                if cores >= 0.2
+                else " (an idle machine)."
+            )
+        )
+
+
 def _maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -400,6 +448,7 @@ def render(
     checks: list[str],
     db: str,
     repeat: int,
+    load: str = "",
 ) -> str:
     how = results[f"e2e-{BIG}"]["memory_how"]
     lines = [
@@ -412,7 +461,7 @@ def render(
         f" ({how}): **process peak** = its peak RSS since its exec (interpreter, Django, the"
         " file's bytes and the work; not the parent's, which `ru_maxrss` would carry across"
         " exec); **work's growth** = the peak during the measured call (reset with"
-        " `/proc/self/clear_refs` just before it) minus the RSS at that moment.",
+        " `/proc/self/clear_refs` just before it) minus the RSS at that moment." + load,
         "",
         "| rows | bare calamine read (s) | judged (s) | judged / bare | end to end (s) | rows/s"
         " (end to end) | process peak, end to end (MB) | work's growth, end to end (MB) |"
@@ -541,6 +590,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
 
+    other_load = OtherLoad()
     work = Path(tempfile.mkdtemp(prefix="bulu-bench-"))
     db = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{work / 'bench.sqlite3'}"
     env = {
@@ -580,7 +630,7 @@ def main() -> None:
 
         checks = check_targets(results)
         db_name = "SQLite (temporary file)" if db.startswith("sqlite") else db.split(":", 1)[0]
-        section = render(results, unaided, checks, db_name, args.repeat)
+        section = render(results, unaided, checks, db_name, args.repeat, other_load.sentence())
         write_section(Path(args.out), section)
         print("\n" + section)
     finally:
