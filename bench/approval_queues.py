@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import os
 import platform
-import random
 import statistics
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +24,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 N_REQUESTS = int(os.environ.get("BENCH_QUEUE_REQUESTS", "100000"))
-REPEAT = 15
+REPEAT = int(os.environ.get("BENCH_QUEUE_REPEAT", "15"))
 SECTION = "## Approval queues"
 
 
@@ -35,7 +33,8 @@ def setup_django() -> str:
     url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tmp}/bench.sqlite3"
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("SECRET_KEY", "bench-only-not-secret-0f1e2d3c4b5a69788796a5b4c3d2e1f0")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    # Assigned, not defaulted: importing `bulu` (its Celery app) defaults it to bulu.settings.
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     os.environ["MEDIA_ROOT"] = f"{tmp}/media"
     import django
 
@@ -56,84 +55,9 @@ def setup_django() -> str:
 
 
 def populate() -> None:
-    from django.db import connection, transaction
-    from django.utils import timezone
+    from bench.data import populate as build
 
-    from accounts.demo import demo_seed_school
-    from accounts.models import Membership, Organization
-    from bulu.workflow.models import BackfillRequest, Kind, RouteStep, State, StepRole
-
-    demo_seed_school()
-    center = Organization.objects.get(kind=Organization.Kind.CENTER)
-    students = list(
-        Membership.objects.filter(role=Membership.Role.STUDENT)
-        .select_related("organization")
-        .values_list("user_id", "organization_id", "organization__parent_id")
-    )
-    branches = dict(
-        Organization.objects.filter(kind=Organization.Kind.BRANCH).values_list("parent_id", "pk")
-    )
-    rng = random.Random(7)
-    states = (
-        [State.PENDING] * 30
-        + [State.APPROVED] * 45
-        + [State.RETURNED] * 10
-        + [State.REJECTED] * 5
-        + [State.DRAFT] * 5
-        + [State.WITHDRAWN] * 5
-    )
-    now = timezone.now()
-    with transaction.atomic():
-        requests = []
-        for n in range(N_REQUESTS):
-            user_id, class_id, college_id = students[n % len(students)]
-            state = rng.choice(states)
-            requests.append(
-                BackfillRequest(
-                    kind=Kind.PERSONAL,
-                    title=f"个人成长积分补录 第{n}号",
-                    applicant_id=user_id,
-                    applicant_org_id=class_id,
-                    college_id=college_id,
-                    state=state,
-                    step_index=rng.randint(0, 2) if state == State.PENDING else 0,
-                    submitted_at=None
-                    if state == State.DRAFT
-                    else now - timedelta(days=rng.randint(0, 60)),
-                )
-            )
-        BackfillRequest.objects.bulk_create(requests, batch_size=2000)
-        steps = []
-        for r in requests:
-            if r.state == State.DRAFT:
-                continue
-            for index, (role, org) in enumerate(
-                (
-                    (StepRole.COUNSELOR, r.applicant_org_id),
-                    (StepRole.SECRETARY, branches[r.college_id]),
-                    (StepRole.CENTER, center.pk),
-                )
-            ):
-                steps.append(
-                    RouteStep(
-                        request_id=r.pk, index=index, role=role, organization_id=org, label=role
-                    )
-                )
-        RouteStep.objects.bulk_create(steps, batch_size=5000)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE workflow_backfillrequest SET current_step_id = ("
-                " SELECT s.id FROM workflow_routestep s"
-                " WHERE s.request_id = workflow_backfillrequest.id"
-                ' AND s."index" = workflow_backfillrequest.step_index)'
-                " WHERE state = %s",
-                [State.PENDING],
-            )
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("ANALYZE")
-        else:
-            cursor.execute("ANALYZE")
+    build(requests=N_REQUESTS)
 
 
 def measure() -> list[tuple[str, float, float, int, int]]:
@@ -159,7 +83,9 @@ def measure() -> list[tuple[str, float, float, int, int]]:
         user = User.objects.get(username=username)
         client = Client()
         client.force_login(user)
-        client.get(url)  # warm caches
+        # Warm caches; this request must reach the view too (not a redirect or a 400).
+        warm = client.get(url, secure=True)
+        assert warm.status_code == 200, (url, warm.status_code)
         times = []
         for _ in range(REPEAT):
             started = time.perf_counter()
@@ -176,15 +102,24 @@ def measure() -> list[tuple[str, float, float, int, int]]:
 
 
 def main() -> None:
-    from bench.run import write_section
+    import argparse
 
+    from bench.run import OtherLoad, write_section
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    args = parser.parse_args()
+
+    other_load = OtherLoad()
     vendor = setup_django()
     started = time.perf_counter()
     populate()
     built = time.perf_counter() - started
+    from accounts.models import Membership
     from bulu.workflow.models import BackfillRequest
 
     total = BackfillRequest.objects.count()
+    students = Membership.objects.filter(role=Membership.Role.STUDENT).count()
     rows = measure()
     cpu = platform.processor() or platform.machine()
     lines = [
@@ -192,9 +127,9 @@ def main() -> None:
         "",
         f"Measured {time.strftime('%Y-%m-%d')} by `make bench` (bench/approval_queues.py) "
         f"on {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
-        f"database {vendor}; {total:,} requests (built in {built:.0f} s), 600 students. "
+        f"database {vendor}; {total:,} requests (built in {built:.0f} s), {students:,} students. "
         "Server-side time through Django's test client (no network, no browser), "
-        f"median and worst of {REPEAT} requests per page.",
+        f"median and worst of {REPEAT} requests per page.{other_load.sentence()}",
         "",
         "| page | median (ms) | worst (ms) | SQL queries | requests waiting for this user |",
         "|---|---:|---:|---:|---:|",
@@ -208,7 +143,7 @@ def main() -> None:
     ]
     section = "\n".join(lines) + "\n"
     print(section)
-    write_section(ROOT / "docs" / "benchmarks.md", section)
+    write_section(Path(args.out), section)
 
 
 if __name__ == "__main__":
