@@ -124,6 +124,12 @@ def populate(*, requests: int, credits: int = 0, items: bool = False, seed: int 
                 f' AND s."index" = {table}.step_index) WHERE state = %s',
                 ["pending"],
             )
+            # The queue columns the services keep in step with the current step.
+            cursor.execute(
+                f"UPDATE {table} SET waiting_org_id = s.organization_id, waiting_role = s.role"  # noqa: S608
+                f" FROM {step_table} s WHERE s.id = {table}.current_step_id AND {table}.state = %s",
+                ["pending"],
+            )
             cursor.execute(
                 f"INSERT INTO {child.db_table} ({ptr}) SELECT r.id FROM {table} r"  # noqa: S608
                 f" WHERE r.kind = %s AND NOT EXISTS"
@@ -132,6 +138,10 @@ def populate(*, requests: int, credits: int = 0, items: bool = False, seed: int 
             )
         n_items = _items(made, rng) if items else 0
         n_credits = _credits(made, credits) if credits else 0
+    # The overview's maintained counts, as the services would have kept them.
+    from bulu.workflow.tallies import tallies_rebuild
+
+    tallies_rebuild()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return Built(

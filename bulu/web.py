@@ -117,8 +117,31 @@ def posted_version(request: HttpRequest) -> int:
     return int(raw)
 
 
-def paginate(request: HttpRequest, qs: QuerySet[Any], per_page: int = 30) -> Page[Any]:
-    return Paginator(qs, per_page).get_page(request.GET.get("page"))
+def paginate(
+    request: HttpRequest,
+    qs: QuerySet[Any],
+    per_page: int = 30,
+    display: Callable[[QuerySet[Any]], QuerySet[Any]] | None = None,
+) -> Page[Any]:
+    """A page of `qs`. With `display`, the page's ids are found first on `qs` alone (the
+    database sorts and counts narrow rows) and only those rows are read through `display`
+    (its joins): joining thousands of rows to show thirty is what made queues slow."""
+    if display is None:
+        return Paginator(qs, per_page).get_page(request.GET.get("page"))
+    page = Paginator(qs.values_list("pk", flat=True), per_page).get_page(request.GET.get("page"))
+    ids = list(page.object_list)
+    rows = display(qs.model.objects.filter(pk__in=ids)).in_bulk(ids)
+    page.object_list = [rows[pk] for pk in ids if pk in rows]
+    return page
+
+
+def first_rows(
+    qs: QuerySet[Any], n: int, display: Callable[[QuerySet[Any]], QuerySet[Any]]
+) -> list[Any]:
+    """The first `n` rows of an ordered `qs`, their joins read for those rows only."""
+    ids = list(qs.values_list("pk", flat=True)[:n])
+    rows = display(qs.model.objects.all()).in_bulk(ids)
+    return [rows[pk] for pk in ids if pk in rows]
 
 
 @dataclass
@@ -133,25 +156,33 @@ class KeysetPage:
     has_next: bool
 
 
-def keyset_page(request: HttpRequest, qs: QuerySet[Any], per_page: int = 30) -> KeysetPage:
-    """`qs` must not be ordered yet; `?before=<id>` goes older, `?after=<id>` newer."""
+def keyset_page(
+    request: HttpRequest,
+    qs: QuerySet[Any],
+    per_page: int = 30,
+    display: Callable[[QuerySet[Any]], QuerySet[Any]] | None = None,
+) -> KeysetPage:
+    """`qs` must not be ordered yet; `?before=<id>` goes older, `?after=<id>` newer. The ids are
+    found first; only the page's rows are read through `display` (see `paginate`)."""
     before, after = request.GET.get("before", ""), request.GET.get("after", "")
+    ids = qs.values_list("pk", flat=True)
     if after.isdigit():
-        rows = list(qs.filter(pk__gt=int(after)).order_by("pk")[: per_page + 1])
-        has_previous = len(rows) > per_page
-        rows = rows[:per_page][::-1]
-        has_next = bool(rows)
+        found = list(ids.filter(pk__gt=int(after)).order_by("pk")[: per_page + 1])
+        has_previous = len(found) > per_page
+        found = found[:per_page][::-1]
+        has_next = bool(found)
     else:
         if before.isdigit():
-            qs = qs.filter(pk__lt=int(before))
-        rows = list(qs.order_by("-pk")[: per_page + 1])
-        has_next = len(rows) > per_page
-        rows = rows[:per_page]
-        has_previous = before.isdigit() and bool(rows)
+            ids = ids.filter(pk__lt=int(before))
+        found = list(ids.order_by("-pk")[: per_page + 1])
+        has_next = len(found) > per_page
+        found = found[:per_page]
+        has_previous = before.isdigit() and bool(found)
+    rows = (display(qs.model.objects.all()) if display else qs.model.objects.all()).in_bulk(found)
     return KeysetPage(
-        object_list=rows,
-        newer=rows[0].pk if rows else None,
-        older=rows[-1].pk if rows else None,
+        object_list=[rows[pk] for pk in found if pk in rows],
+        newer=found[0] if found else None,
+        older=found[-1] if found else None,
         has_previous=has_previous,
         has_next=has_next,
     )

@@ -115,6 +115,15 @@ def child_targets(_spec: str) -> dict[str, Any]:
     ).count()
     all_rows = BackfillRequest.objects.filter(submitted_at__isnull=False).count()
     f = f"college={college.pk}"
+
+    def deep(qs: Any) -> str:
+        """The keyset link 60,000 rows in (page 2000 of 30), or as deep as the list goes."""
+        ids = qs.filter(submitted_at__isnull=False).order_by("-pk").values_list("pk", flat=True)
+        depth = min(60_000, max(qs.filter(submitted_at__isnull=False).count() - 30, 0))
+        return f"before={ids[depth] if depth else ids[0] + 1}"
+
+    deep_all = deep(BackfillRequest.objects.all())
+    deep_college = deep(BackfillRequest.objects.filter(college=college))
     counselors = sorted(
         User.objects.filter(memberships__role=Membership.Role.COUNSELOR).values_list(
             "username", flat=True
@@ -144,14 +153,14 @@ def child_targets(_spec: str) -> dict[str, Any]:
             same("T0301", f"/flow/overview/?{f}"),
         ),
         (
-            f"center 申请总览, page=2000 (served: {min(2000, -(-all_rows // 30)):,})",
-            "/flow/overview/?page=2000",
-            same("T0301", "/flow/overview/?page=2000"),
+            f"center 申请总览, 60,000 rows deep ({min(60_000, all_rows):,}; keyset ?before=)",
+            f"/flow/overview/?{deep_all}",
+            same("T0301", f"/flow/overview/?{deep_all}"),
         ),
         (
-            f"center 申请总览, page=2000, filter 学院 (served: {-(-college_rows // 30)})",
-            f"/flow/overview/?{f}&page=2000",
-            same("T0301", f"/flow/overview/?{f}&page=2000"),
+            f"center 申请总览, deepest page of filter 学院 ({college_rows:,} rows; ?before=)",
+            f"/flow/overview/?{f}&{deep_college}",
+            same("T0301", f"/flow/overview/?{f}&{deep_college}"),
         ),
         ("student home", "/", [[u, "/"] for u in students]),
         (
@@ -211,7 +220,7 @@ def child_targets(_spec: str) -> dict[str, Any]:
                         "username": u,
                         "paths": [
                             ["rush: center 申请总览", "/flow/overview/"],
-                            ["rush: center 申请总览, page=2000", "/flow/overview/?page=2000"],
+                            ["rush: center 申请总览, deep page", f"/flow/overview/?{deep_all}"],
                             ["rush: center 申请总览, filter 学院", f"/flow/overview/?{f}"],
                             ["rush: center 我的待办", "/flow/todo/"],
                         ],

@@ -49,3 +49,27 @@ class WindowForm(forms.ModelForm[Window]):
         if opens and closes and closes <= opens:
             self.add_error("closes_at", _("截止时间必须晚于开始时间。"))
         return data
+
+
+def filter_controls(form: forms.Form) -> list[dict[str, Any]]:
+    """The filter form as plain data for a small template loop. Django renders every <option>
+    through its widget templates; a queue's filters (dozens of options) cost more that way than
+    the list they filter."""
+    data = form.data if form.is_bound else {}
+    controls = []
+    for name, field in form.fields.items():
+        value = str(data.get(name, "") or "")
+        control: dict[str, Any] = {
+            "name": name,
+            "id": f"id_{name}",
+            "label": field.label,
+            "value": value,
+            "errors": form.errors.get(name, []) if form.is_bound else [],
+        }
+        choices = getattr(field, "choices", None)
+        if choices is not None:
+            control["options"] = [(str(v), label, str(v) == value) for v, label in choices]
+        else:
+            control["type"] = "number" if isinstance(field, forms.IntegerField) else "text"
+        controls.append(control)
+    return controls

@@ -205,6 +205,14 @@ class BackfillRequest(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.title}"
 
+    # Django's generated get_FOO_display() hashes every choice label, translating all of them
+    # on each call (eleven translations per list row); these translate the one shown.
+    def get_state_display(self) -> str:  # type: ignore[no-redef]  # replaces the generated one
+        return str(State(self.state).label) if self.state in State.values else self.state
+
+    def get_kind_display(self) -> str:  # type: ignore[no-redef]
+        return str(Kind(self.kind).label) if self.kind in Kind.values else self.kind
+
     @property
     def route(self) -> list[RouteStep]:
         return list(self.route_steps.all())

@@ -120,16 +120,14 @@ def todo_filtered(
     search: str = "",
 ) -> QuerySet[BackfillRequest]:
     qs = todo_for_user(user=user)
-    return request_list_for_display(
-        requests_filter(
-            qs,
-            kind=kind,
-            college=college,
-            klass=klass,
-            window=window,
-            waiting_days=waiting_days,
-            search=search,
-        )
+    return requests_filter(
+        qs,
+        kind=kind,
+        college=college,
+        klass=klass,
+        window=window,
+        waiting_days=waiting_days,
+        search=search,
     ).order_by("updated_at", "pk")
 
 
@@ -187,9 +185,7 @@ def request_may_act(*, user: User, request: BackfillRequest) -> bool:
 
 def my_requests(*, user: User) -> QuerySet[BackfillRequest]:
     """我的申请: the user's own requests of every kind."""
-    return request_list_for_display(BackfillRequest.objects.filter(applicant=user)).order_by(
-        "-created_at", "-pk"
-    )
+    return BackfillRequest.objects.filter(applicant=user).order_by("-created_at", "-pk")
 
 
 # --- windows ---------------------------------------------------------------------------------

@@ -23,9 +23,16 @@ from accounts.selectors import (
     user_scope_colleges,
 )
 from bulu.exceptions import AccessDenied, ApplicationError
-from bulu.web import current_user, keyset_page, paginate, posted_version, query_without_page
+from bulu.web import (
+    current_user,
+    first_rows,
+    keyset_page,
+    paginate,
+    posted_version,
+    query_without_page,
+)
 from bulu.workflow import selectors, services
-from bulu.workflow.forms import QueueFilterForm, WindowForm
+from bulu.workflow.forms import QueueFilterForm, WindowForm, filter_controls
 from bulu.workflow.models import BackfillRequest, Decision, State, Window
 from bulu.workflow.registry import kind_hooks, registered_kinds, request_summary
 from bulu.workflow.tallies import tally_counts
@@ -35,16 +42,15 @@ from bulu.workflow.tallies import tally_counts
 def home(request: HttpRequest) -> HttpResponse:
     """Role-aware home: 我的待办 for approvers, 我的申请 and 新建 for applicants, open notices."""
     user = current_user(request)
-    todo = selectors.request_list_for_display(selectors.todo_for_user(user=user)).order_by(
-        "updated_at"
-    )
+    todo = selectors.todo_for_user(user=user).order_by("updated_at", "pk")
+    display = selectors.request_list_for_display
     return render(
         request,
         "home.html",
         {
-            "todo": todo[:10],
+            "todo": first_rows(todo, 10, display),
             "todo_count": todo.count(),
-            "my_requests": selectors.my_requests(user=user)[:10],
+            "my_requests": first_rows(selectors.my_requests(user=user), 10, display),
             "windows": selectors.windows_open(),
             "unread": selectors.notifications_unread_count(user=user),
         },
@@ -64,7 +70,11 @@ def mine(request: HttpRequest) -> HttpResponse:
         request,
         "workflow/mine.html",
         {
-            "page": paginate(request, selectors.my_requests(user=user)),
+            "page": paginate(
+                request,
+                selectors.my_requests(user=user),
+                display=selectors.request_list_for_display,
+            ),
             "query": "",
             "panels": panels,
         },
@@ -94,7 +104,8 @@ def _filter_form(request: HttpRequest, user: User, *, with_state: bool) -> Queue
         ),
         *((c.pk, c.name) for c in classes.order_by("name")[:200]),
     ]
-    windows = Window.objects.order_by("-opens_at")[:50]
+    # Notices are a few a year: the last dozen cover the ones anyone still filters by.
+    windows = Window.objects.order_by("-opens_at")[:12]
     form.fields["window"].choices = [("", _("全部通知")), *((w.pk, w.title) for w in windows)]  # type: ignore[attr-defined]
     return form
 
@@ -126,7 +137,11 @@ def todo(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "workflow/todo.html",
-        {"form": form, "page": paginate(request, qs), "query": query_without_page(request)},
+        {
+            "controls": filter_controls(form),
+            "page": paginate(request, qs, display=selectors.request_list_for_display),
+            "query": query_without_page(request),
+        },
     )
 
 
@@ -195,8 +210,8 @@ def overview(request: HttpRequest) -> HttpResponse:
         request,
         "workflow/overview.html",
         {
-            "form": form,
-            "page": keyset_page(request, selectors.request_list_for_display(qs)),
+            "controls": filter_controls(form),
+            "page": keyset_page(request, qs, display=selectors.request_list_for_display),
             "query": query_without_page(request),
             "counts": counts,
             "total": total,
