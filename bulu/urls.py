@@ -31,5 +31,6 @@ urlpatterns = [
     path("personal/", include("personal.urls")),
     path("collective/", include("collective.urls")),
     path("imports/", include("imports.urls")),
+    path("", include("documents.urls")),
     path("admin/", admin.site.urls),
 ]

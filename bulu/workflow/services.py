@@ -32,7 +32,7 @@ from bulu.workflow.models import (
     StepRole,
     Window,
 )
-from bulu.workflow.registry import kind_hooks, registered_kinds
+from bulu.workflow.registry import kind_hooks, registered_kinds, request_changed
 from bulu.workflow.routing import OWNER_ROLE, MissingStepOwner, StepSpec
 
 STALE_MESSAGE = _("该申请刚刚已被他人处理或已更新，请刷新页面后再操作。")
@@ -321,6 +321,8 @@ def _log(
     step: RouteStep | None = None,
     context: dict[str, Any] | None = None,
 ) -> ApprovalRecord:
+    request_pk = request.pk
+    transaction.on_commit(lambda: request_changed(request_pk))
     return ApprovalRecord.objects.create(
         request=request,
         step_index=step.index if step else None,
