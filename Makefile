@@ -46,6 +46,7 @@ bench: $(STAMP) sysdeps
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	$(PY) bench/run.py
 	$(PY) bench/approval_queues.py
+	$(PY) bench/pdf.py
 
 worker: $(STAMP)
 	$(VENV)/bin/celery -A bulu worker -B --loglevel=info

@@ -1,15 +1,17 @@
 """HTML -> PDF with WeasyPrint, fetching nothing but data: URIs and the app's own static files.
 
 WeasyPrint is imported once per process (the import alone costs ~0.5 s): the worker does it when
-it starts (`documents.tasks`), a web process on its first render. Renders in the web process run
-in a forked child with a time limit (`render_guarded`); the worker relies on the Celery task's
-soft and hard time limits instead.
+it starts (`documents.tasks`), a web process on its first render. Renders in the web process have
+a time limit (`render_guarded`: a timer signal, or a forked child off the main thread); the worker
+relies on the Celery task's soft and hard time limits instead.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,7 +114,31 @@ def _child(html: str, conn: Any) -> None:
 
 
 def render_guarded(html: str, *, timeout: float) -> Rendered:
-    """Render in a forked child; kill it after `timeout` seconds (RenderTimeout).
+    """Render, stopped after `timeout` seconds (RenderTimeout): the web process's guard.
+
+    On the main thread (gunicorn's sync workers) a timer signal interrupts the render in place;
+    elsewhere (a threaded server) the render runs in a forked child that is killed.
+    """
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+        return _render_with_alarm(html, timeout=timeout)
+    return _render_in_child(html, timeout=timeout)
+
+
+def _render_with_alarm(html: str, *, timeout: float) -> Rendered:
+    def stop(signum: int, frame: Any) -> None:
+        raise RenderTimeout(f"render took longer than {timeout} s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        return render(html)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _render_in_child(html: str, *, timeout: float) -> Rendered:
+    """Render in a forked child; kill it after `timeout` seconds.
 
     The child inherits the already imported WeasyPrint, so forking costs milliseconds; it only
     renders the HTML it was given and never touches the database.

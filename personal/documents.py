@@ -33,7 +33,7 @@ def form_context(request: BackfillRequest, shared: Mapping[str, Any]) -> dict[st
         category = item.category.name
         if item.subcategory.name != category:
             category = f"{category}/{item.subcategory.name}"
-        end = f" 至 {item.end_date:%Y-%m-%d}" if item.end_date else ""
+        end = f"\n至{item.end_date:%Y-%m-%d}" if item.end_date else ""
         items.append(
             {
                 "content": item.content,

@@ -131,17 +131,18 @@ def test_the_roster_follows_the_form_as_table_pages_with_totals(school: School, 
     for student in kit.students:
         assert student.username in roster and student.name in roster
     assert roster.count("参加机器人协会科技文化节") == 10
-    assert "全表共10行、10人，文体活动学分合计5。" in roster
+    assert "全表共10行；计入积分10行、10人，文体活动学分合计5。" in roster
 
 
 def test_a_long_roster_is_split_into_numbered_pages(school: School, kit: Kit) -> None:
     from accounts.models import Membership
     from accounts.services import role_grant
+    from collective.documents import ROSTER_LINES_PER_PAGE
     from tests.factories import UserFactory
 
     people = list(kit.students)
-    for n in range(11, 45):
-        user = UserFactory.create(username=f"20240101{n:02d}", name=f"同学{n:02d}")
+    for n in range(ROSTER_LINES_PER_PAGE):
+        user = UserFactory.create(username=f"2024011{n:03d}", name=f"同学{n:02d}")
         role_grant(user=user, organization=school.class_a1, role=Membership.Role.STUDENT)
         people.append(user)
     request = collective_services.collective_request_create(actor=school.gina, unit=school.club)
@@ -152,34 +153,51 @@ def test_a_long_roster_is_split_into_numbered_pages(school: School, kit: Kit) ->
     collective_services.collective_request_submit(request=request, actor=school.gina)
     doc = render(request, "form")
     text = squash(pdf_text(pdf_bytes(doc)))
+    n = len(people)
     assert "名单第1/2页" in text and "名单第2/2页" in text
-    assert "本页34行" in text and "本页10行" in text
-    assert "全表共44行、44人，文体活动学分合计22。" in text
+    assert f"本页{ROSTER_LINES_PER_PAGE}行" in text and "本页10行" in text
+    assert f"全表共{n}行；计入积分{n}行、{n}人，文体活动学分合计{n // 2}。" in text
     assert doc.pages == 3  # the form, then two roster pages
+    # Each row is one line: 序号 学号 姓名 时间 内容 分类 等级 学分类型 学分值.
+    last = ROSTER_LINES_PER_PAGE - 1
+    assert (
+        f"{n}2024011{last:03d}同学{last}2025-10-18参加机器人协会科技文化节文体活动校级文体活动学分0.5"
+        in text
+    )
 
 
-def test_rows_with_long_text_take_more_room_on_a_roster_page() -> None:
-    from collective.documents import ROSTER_ROWS_PER_PAGE, roster_pages
+def test_long_values_wrap_inside_their_column_and_take_more_lines() -> None:
+    from collective.documents import (
+        ROSTER_COLUMNS,
+        ROSTER_LINES_PER_PAGE,
+        cells,
+        roster_pages,
+        roster_text,
+        wrap,
+    )
 
-    def row(content: str) -> dict[str, object]:
-        return {
-            "student_no": "2024010001",
-            "name": "李爱丽",
-            "period": "2025-10-18",
-            "content": content,
-            "award": "",
-            "excluded": False,
-            "excluded_reason": "",
-            "category": "文体活动",
-            "level": "校级",
-            "credit_type": "文体活动学分",
-        }
-
-    short = roster_pages([row("参加科技文化节")] * 45)
-    assert [len(p) for p in short] == [ROSTER_ROWS_PER_PAGE, 45 - ROSTER_ROWS_PER_PAGE]
-    long = roster_pages([row("参加" + "科技文化节志愿讲解" * 8)] * 45)
-    assert len(long) > 2 and all(len(p) < 10 for p in long)
-    assert sum(len(p) for p in long) == 45
+    assert cells("学生a1") == 6
+    assert wrap("参加科技文化节志愿讲解", 8) == ["参加科技", "文化节志", "愿讲解"]
+    row = {
+        "seq": 1,
+        "student_no": "2024010001",
+        "name": "李爱丽",
+        "period": "2025-10-18\n至2025-10-19",
+        "content": "参加" + "科技文化节志愿讲解" * 4,
+        "category": "文体活动",
+        "level": "校级",
+        "credit_type": "文体活动学分",
+        "value": "0.5",
+    }
+    text = roster_text(row)
+    lines = text.split("\n")
+    assert len(lines) == 3  # 38 CJK characters in a 27-cell column
+    width = sum(w for *_x, w in ROSTER_COLUMNS) + 2 * len(ROSTER_COLUMNS)
+    assert all(cells(line) == width for line in lines)  # every line fills the same columns
+    assert "至2025-10-19" in lines[1] and "李爱丽" in lines[0] and "李爱丽" not in lines[1]
+    pages = roster_pages([{"text": text}] * 40)
+    per_page = ROSTER_LINES_PER_PAGE // 3
+    assert [len(p) for p in pages] == [per_page, per_page, 40 - 2 * per_page]
 
 
 def test_an_excluded_row_is_marked_and_left_out_of_the_totals(school: School, kit: Kit) -> None:
@@ -188,8 +206,10 @@ def test_an_excluded_row_is_marked_and_left_out_of_the_totals(school: School, ki
     assert entry is not None
     RosterEntry.objects.filter(pk=entry.pk).update(excluded=True, excluded_reason="已在别处发放")
     text = text_of(request, "form")
-    assert "【不予发放：已在别处发放】" in text
+    # The mark wraps inside the 内容 column, onto the row's second line.
+    assert "科技文化节【" in text and "不予发放：已在别处发放】" in text
     assert "共9人、9行" in text and "文体活动学分合计4.5" in text
+    assert "全表共10行；计入积分9行、9人，文体活动学分合计4.5。" in text
 
 
 def test_the_explanation_has_its_title_four_sections_and_the_advisors_opinion(
