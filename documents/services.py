@@ -222,5 +222,9 @@ def documents_enqueue(*, request_id: int) -> bool:
 
     if app.conf.task_always_eager:
         return False
-    documents_render_task.delay(request_id)
+    try:
+        documents_render_task.delay(request_id)
+    except Exception:  # the decision is committed; a download will render instead
+        logger.exception("could not queue the PDF render of request %s", request_id)
+        return False
     return True

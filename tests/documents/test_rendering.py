@@ -195,3 +195,38 @@ def test_the_task_renders_every_form_of_the_request(school: School, kit: Kit) ->
     soft, hard = documents_render_task.soft_time_limit, documents_render_task.time_limit
     assert soft == settings.BULU_PDF_TASK_SOFT_LIMIT
     assert hard is not None and hard > settings.BULU_PDF_TASK_SOFT_LIMIT
+
+
+def test_a_worker_preloads_weasyprint_only_if_it_takes_the_render_task() -> None:
+    from celery import Celery
+
+    from documents.tasks import _consumes_render_queue
+
+    everything = Celery("probe", broker="memory://")
+    assert _consumes_render_queue(everything)  # no -Q: every queue, the render's too
+    rosters_only = Celery("probe", broker="memory://")
+    rosters_only.amqp.queues.select(["rosters"])
+    assert not _consumes_render_queue(rosters_only)
+    routed = Celery("probe", broker="memory://")
+    routed.conf.task_routes = {"documents.render_request": {"queue": "pdf"}}
+    routed.amqp.queues.select(["pdf"])
+    assert _consumes_render_queue(routed)
+
+
+@pytest.mark.django_db
+def test_a_broker_failure_does_not_undo_the_decision(school: School, kit: Kit) -> None:
+    request = club_request(school, kit)
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    try:
+        with (
+            mock.patch(
+                "documents.tasks.documents_render_task.delay", side_effect=ConnectionError("down")
+            ),
+            TestCase.captureOnCommitCallbacks(execute=True),
+        ):
+            decide(request, school.frank)
+    finally:
+        celery_app.conf.task_always_eager = eager
+    request.refresh_from_db()
+    assert request.step_index == 1  # approved at the advisor's step all the same

@@ -18,6 +18,14 @@ from tests.documents.conftest import pdf_bytes, pdf_text, personal_submitted, sq
 from tests.imports.test_roster_worker import _test_database_url
 
 
+def _reroute(routes: Any) -> None:
+    """Set the task routes and drop Celery's cached router, which would keep the old ones (and
+    send a later test's tasks to the wrong queue)."""
+    celery_app.conf.task_routes = routes
+    celery_app.amqp._rtable = None
+    celery_app.amqp.__dict__.pop("router", None)
+
+
 @pytest.mark.services
 def test_a_real_worker_renders_the_pdfs_after_a_decision(
     require_postgres: None,
@@ -30,7 +38,7 @@ def test_a_real_worker_renders_the_pdfs_after_a_decision(
     assert not RequestDocument.objects.exists()
     queue = f"documents-{os.getpid()}-{time.monotonic_ns()}"
     routes: Any = celery_app.conf.task_routes
-    celery_app.conf.task_routes = {"documents.render_request": {"queue": queue}}
+    _reroute({"documents.render_request": {"queue": queue}})
     worker_env = {
         "DATABASE_URL": _test_database_url(),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
@@ -48,7 +56,7 @@ def test_a_real_worker_renders_the_pdfs_after_a_decision(
                     break
                 time.sleep(0.3)
     finally:
-        celery_app.conf.task_routes = routes
+        _reroute(routes)
     log = worker.log  # type: ignore[attr-defined]
     assert doc is not None, log
     assert verification.code_verify(doc.code).status == "genuine"
