@@ -140,8 +140,8 @@ def document_current(
 ) -> RequestDocument:
     """The form's PDF as the request stands now: the stored one, or rendered and stored.
 
-    `guarded` renders in a child process with the web time limit (raises
-    rendering.RenderTimeout); the worker renders in-process under Celery's limits.
+    `guarded` renders under the web time guard (raises rendering.RenderTimeout); the worker
+    renders unguarded, under the Celery task's time limits.
     """
     built = document_html(request=request, form=form, shared=shared)
     doc = stored_document(request=request, built=built)

@@ -22,7 +22,7 @@ def _reroute(routes: Any) -> None:
     """Set the task routes and drop Celery's cached router, which would keep the old ones (and
     send a later test's tasks to the wrong queue)."""
     celery_app.conf.task_routes = routes
-    celery_app.amqp._rtable = None
+    celery_app.amqp._rtable = None  # type: ignore[attr-defined]
     celery_app.amqp.__dict__.pop("router", None)
 
 
