@@ -10,6 +10,7 @@ or mistyped); a matching code with decisions after its n is outdated.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import re
@@ -110,8 +111,12 @@ def code_verify(raw: str) -> Verdict:
     return Verdict(status, request, tuple(records), n)
 
 
+@functools.lru_cache(maxsize=512)
 def qr_data_uri(url: str) -> str:
-    """The QR code of `url` as an SVG data URI (segno: pure Python, no image library)."""
+    """The QR code of `url` as an SVG data URI (segno: pure Python, no image library).
+
+    Cached: every form of a request carries the same code, and a download rebuilds the HTML to
+    see whether the stored PDF is still current."""
     import segno
 
     return str(segno.make(url, error="m", micro=False).svg_data_uri(scale=4, border=1))
