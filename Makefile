@@ -48,6 +48,7 @@ bench: $(STAMP) sysdeps
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	BENCH_DATABASE_URL= $(PY) bench/run.py
 	BENCH_DATABASE_URL= $(PY) bench/approval_queues.py
+	$(PY) bench/pdf.py
 	@if [ -n "$${BENCH_DATABASE_URL:-}" ]; then $(PY) bench/approval_queues.py; \
 	else echo "bench: set BENCH_DATABASE_URL=postgres://…/scratch for the PostgreSQL queue table"; fi
 

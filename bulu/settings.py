@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "csp",
     "accounts",
     "bulu.workflow",
+    "documents",
     "imports",
     "personal",
     "cadre",
@@ -207,6 +208,21 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "purge-roster-uploads": {"task": "imports.roster_uploads_purge", "schedule": 24 * 3600},
 }
 
+# Caches: the PDF verification page's rate limit (django-ratelimit) counts in Redis when there is
+# one (shared by all processes), otherwise per process.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "ratelimit": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"}
+    )
+    | {"KEY_PREFIX": "bulu-ratelimit"},
+}
+RATELIMIT_USE_CACHE = "ratelimit"
+# Behind a proxy, the header holding the client's address (e.g. HTTP_X_REAL_IP set by nginx).
+RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
+
 # With REQUIRE_SERVICES=1 (CI) tests that need PostgreSQL or a real worker fail instead of skipping.
 REQUIRE_SERVICES = env.bool("REQUIRE_SERVICES", default=False)
 
@@ -254,3 +270,11 @@ BULU_UPLOAD_MAX_BYTES = env.int("BULU_UPLOAD_MAX_BYTES", default=10 * 1024 * 102
 # Uploaded rosters hold personal data: they (and their results) are deleted after this many days.
 BULU_ROSTER_RETENTION_DAYS = env.int("BULU_ROSTER_RETENTION_DAYS", default=30)
 BULU_REMINDER_WAITING_DAYS = env.int("BULU_REMINDER_WAITING_DAYS", default=3)
+
+# PDFs (documents): the address printed in their QR codes, time limits, the verify page's rate.
+BULU_PUBLIC_URL = env.str("BULU_PUBLIC_URL", default="http://127.0.0.1:8000")
+BULU_PDF_WEB_TIMEOUT = env.float("BULU_PDF_WEB_TIMEOUT", default=30.0)
+BULU_PDF_TASK_SOFT_LIMIT = env.int("BULU_PDF_TASK_SOFT_LIMIT", default=300)
+# An archive download renders at most this many missing PDFs itself; the worker does the rest.
+BULU_PDF_ARCHIVE_RENDERS = env.int("BULU_PDF_ARCHIVE_RENDERS", default=20)
+BULU_VERIFY_RATE = env.str("BULU_VERIFY_RATE", default="30/m")

@@ -32,5 +32,6 @@ urlpatterns = [
     path("collective/", include("collective.urls")),
     path("cadre/", include("cadre.urls")),
     path("imports/", include("imports.urls")),
+    path("", include("documents.urls")),
     path("admin/", admin.site.urls),
 ]

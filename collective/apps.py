@@ -26,6 +26,7 @@ class CollectiveConfig(AppConfig):
         from accounts.demo import demo_step_register
         from bulu.workflow.models import Kind, StepRole
         from bulu.workflow.registry import KindHooks, kind_register
+        from collective.documents import collective_forms
         from collective.forms import exclusion_rows, exclusions_from_post
         from collective.selectors import collective_page_context
         from collective.services import (
@@ -35,6 +36,7 @@ class CollectiveConfig(AppConfig):
             collective_route,
             collective_summary,
         )
+        from documents.selectors import document_links
 
         demo_step_register("集体活动积分补录示例", _demo_requests)
         kind_register(
@@ -54,5 +56,7 @@ class CollectiveConfig(AppConfig):
                 decision_parse=exclusions_from_post,
                 decision_apply=collective_review_rows,
                 log_context=collective_log_context,
+                forms=collective_forms,
+                downloads=document_links,
             ),
         )

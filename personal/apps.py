@@ -25,6 +25,8 @@ class PersonalConfig(AppConfig):
         from accounts.demo import demo_step_register
         from bulu.workflow.models import Kind, StepRole
         from bulu.workflow.registry import KindHooks, kind_register
+        from documents.selectors import document_links
+        from personal.documents import personal_forms
         from personal.forms import recognition_rows, recognitions_from_post
         from personal.selectors import personal_page_context
         from personal.services import (
@@ -51,5 +53,7 @@ class PersonalConfig(AppConfig):
                 decision_context=recognition_rows,
                 decision_parse=recognitions_from_post,
                 decision_apply=personal_recognize,
+                forms=personal_forms,
+                downloads=document_links,
             ),
         )

@@ -2,7 +2,7 @@
 # Installs the Debian packages bulu needs when they are missing and we are root;
 # otherwise says what to install. "app": PDF rendering; "test": also the browser for UI tests.
 set -euo pipefail
-want=(fonts-noto-cjk libharfbuzz-subset0)
+want=(fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai libharfbuzz-subset0)
 if [ "${1:-app}" = "test" ]; then want+=(chromium poppler-utils); fi
 missing=()
 for p in "${want[@]}"; do

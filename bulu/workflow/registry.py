@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django_stubs_ext import StrOrPromise
+
 from bulu.workflow.models import BackfillRequest, Kind
 
 if TYPE_CHECKING:
@@ -21,6 +23,21 @@ if TYPE_CHECKING:
 
 def _no_context(request: BackfillRequest, user: User, params: Mapping[str, str]) -> dict[str, Any]:
     return {}
+
+
+@dataclass(frozen=True)
+class PrintForm:
+    """One printable form of a request (a PDF), e.g. 附件3 申请单.
+
+    `context(request, shared)` returns the template's own variables; `shared` is what the
+    `documents` app gives every form (opinion boxes per route step, the verification code):
+    see docs/architecture.md, "Printable forms".
+    """
+
+    key: str
+    label: StrOrPromise
+    template: str
+    context: Callable[[BackfillRequest, Mapping[str, Any]], Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -57,6 +74,8 @@ class KindHooks:
     mine_context: Callable[[User], dict[str, Any]] = lambda user: {}
     # (label, url) download links for people who may see the request.
     downloads: Callable[[BackfillRequest, User], list[tuple[str, str]]] | None = None
+    # The kind's printable forms for a request (which ones may depend on the request).
+    forms: Callable[[BackfillRequest], Sequence[PrintForm]] | None = None
 
 
 _HOOKS: dict[str, KindHooks] = {}
@@ -85,3 +104,18 @@ def kind_choices() -> list[tuple[str, str]]:
 def request_summary(request: BackfillRequest) -> str:
     hooks = _HOOKS.get(request.kind)
     return hooks.summary(request) if hooks and hooks.summary else ""
+
+
+# Called (after commit) with a request's id whenever its approval log grew; e.g. the documents
+# app re-renders the request's PDFs. Listeners register from AppConfig.ready().
+_CHANGE_LISTENERS: list[Callable[[int], None]] = []
+
+
+def request_changed_listen(listener: Callable[[int], None]) -> None:
+    if listener not in _CHANGE_LISTENERS:
+        _CHANGE_LISTENERS.append(listener)
+
+
+def request_changed(request_id: int) -> None:
+    for listener in _CHANGE_LISTENERS:
+        listener(request_id)

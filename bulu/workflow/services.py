@@ -32,7 +32,7 @@ from bulu.workflow.models import (
     StepRole,
     Window,
 )
-from bulu.workflow.registry import kind_hooks, registered_kinds
+from bulu.workflow.registry import kind_hooks, registered_kinds, request_changed
 from bulu.workflow.routing import OWNER_ROLE, MissingStepOwner, StepSpec
 from bulu.workflow.tallies import tally_key, tally_move
 
@@ -342,6 +342,8 @@ def _log(
     step: RouteStep | None = None,
     context: dict[str, Any] | None = None,
 ) -> ApprovalRecord:
+    request_pk = request.pk
+    transaction.on_commit(lambda: request_changed(request_pk))
     return ApprovalRecord.objects.create(
         request=request,
         step_index=step.index if step else None,
