@@ -43,8 +43,10 @@ class CadreConfig(AppConfig):
         from accounts.roles import center_staff_models_register
         from bulu.workflow.models import Kind
         from bulu.workflow.registry import KindHooks, kind_register
+        from cadre.documents import cadre_forms
         from cadre.selectors import cadre_page_context
         from cadre.services import cadre_on_approved, cadre_route, cadre_summary
+        from documents.selectors import document_links
 
         center_staff_models_register("cadre", "cadreposition")
         demo_step_register("学生干部职务", _demo_positions)
@@ -62,5 +64,7 @@ class CadreConfig(AppConfig):
                 summary=cadre_summary,
                 mine_template="cadre/_mine.html",
                 mine_context=_mine,
+                forms=cadre_forms,
+                downloads=document_links,
             ),
         )

@@ -402,6 +402,7 @@ def test_the_cadre_template_renders_its_documented_context(school: School, kit: 
             ],
             "confirm_title": "指导老师确认意见（签字）：",
             "confirm_boxes": boxes.get("advisor", []),
+            "has_branch_step": True,
             "branch_boxes": boxes.get("secretary", []),
             "center_boxes": boxes.get("center", []),
         }
