@@ -38,7 +38,7 @@ def test_a_class_list_prints_its_entries_and_the_signatures_given(
     # center has not yet (its box stays empty).
     assert "辅导员确认意见（签字）：同意（提交申请时签署）" in text
     assert "二级学院团总支审核意见（盖章）：审核通过：情况属实" in text
-    center = text[text.index("二课中心认定意见："):]
+    center = text[text.index("二课中心认定意见：") :]
     assert "审核通过" not in center and "同意" not in center
 
 
