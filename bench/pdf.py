@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench.common import write_section  # noqa: E402
 
 SMOKE = os.environ.get("BENCH_PDF_SMOKE") == "1"
 BIG_ROWS = 20 if SMOKE else 500
@@ -77,7 +78,7 @@ def _decide_all(request: Any, opinion: str) -> None:
         request.refresh_from_db()
 
 
-def _collective(rows: int, students: list[Any]) -> Any:
+def _collective(rows: int, students: list[Any], *, decide: bool = True) -> Any:
     from accounts.models import Organization, User
     from collective import services
     from collective.models import CollectiveRequest
@@ -138,7 +139,8 @@ def _collective(rows: int, students: list[Any]) -> Any:
     roster_validate(upload_id=upload.pk)
     request.refresh_from_db()
     services.collective_request_submit(request=request, actor=applicant)
-    _decide_all(request, "材料齐全，情况属实，同意。")
+    if decide:
+        _decide_all(request, "材料齐全，情况属实，同意。")
     return request
 
 
@@ -292,18 +294,6 @@ def targets(results: list[dict[str, Any]]) -> list[str]:
         f"{big['app']:.2f} s (< 5 s)"
     )
     return out
-
-
-def write_section(path: Path, section: str) -> None:
-    """Replace (or append) the section whose heading is `section`'s first line."""
-    heading = section.split("\n", 1)[0]
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section + "\n", text, count=1).rstrip("\n") + "\n"
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
 
 
 def main() -> None:

@@ -29,7 +29,6 @@ import io
 import json
 import os
 import platform
-import re
 import resource
 import shutil
 import statistics
@@ -44,6 +43,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench.common import write_section  # noqa: E402
 
 REAL_SIZES = (1_000, 10_000, 100_000)
 SIZES = tuple(
@@ -567,20 +568,6 @@ def check_targets(results: dict[str, dict[str, Any]]) -> list[str]:
             f"{mem100 - 300:.0f} MB over",
         ),
     ]
-
-
-def write_section(path: Path, section: str) -> None:
-    """Replace (or append) the section whose heading is `section`'s first line."""
-    heading = section.split("\n", 1)[0]
-    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = (
-        pattern.sub(lambda _m: section + "\n", text)
-        if pattern.search(text)
-        else (text.rstrip("\n") + "\n\n" + section + "\n")
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
 
 
 def main() -> None:

@@ -20,8 +20,8 @@ from bulu.workflow import routing
 from bulu.workflow.models import STEP_PERMISSION, BackfillRequest, Decision, Kind
 from bulu.workflow.services import request_ensure_editable, request_submit
 from collective.models import CollectiveRequest
-from imports.entries import roster_entries_flag, roster_totals
-from imports.models import CreditRecord, CreditStandardItem, RosterEntry, RosterUpload
+from imports.entries import roster_entries_flag, roster_entries_to_credits, roster_totals
+from imports.models import CreditStandardItem, RosterEntry, RosterUpload
 from imports.services import roster_upload_create
 
 UNIT_KINDS = (Organization.Kind.BRANCH, Organization.Kind.STUDENT_ORG, Organization.Kind.CLUB)
@@ -325,31 +325,7 @@ def collective_on_approved(request: BackfillRequest) -> None:
     collective = CollectiveRequest.objects.get(pk=request.pk)
     if collective.roster_id is None:
         return
-    entries = RosterEntry.objects.filter(upload_id=collective.roster_id, excluded=False)
-    CreditRecord.objects.bulk_create(
-        [
-            CreditRecord(
-                request_id=collective.pk,
-                source_key=f"roster-entry:{e.pk}",
-                student_id=e.student_id,
-                student_no=e.student_no,
-                student_name=e.name,
-                start_date=e.start_date,
-                end_date=e.end_date,
-                content=e.content,
-                category=e.category,
-                subcategory=e.subcategory,
-                level=e.level,
-                award=e.award,
-                credit_type=e.credit_type,
-                value=e.value,
-                delivery=CreditRecord.Delivery.BATCH,
-            )
-            for e in entries.iterator(chunk_size=2000)
-        ],
-        batch_size=1000,
-        ignore_conflicts=True,
-    )
+    roster_entries_to_credits(request_id=collective.pk, upload_id=collective.roster_id)
 
 
 def collective_log_context(request: BackfillRequest) -> dict[str, object]:

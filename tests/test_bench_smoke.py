@@ -1,6 +1,6 @@
 """Every bench script runs at a tiny size, so a bench cannot rot unnoticed.
 
-The three scripts run at once in subprocesses (bench/run.py and bench/approval_queues.py on a
+The scripts run at once in subprocesses (bench/run.py and bench/approval_queues.py on a
 temporary SQLite file, bench/load/run.py on a scratch PostgreSQL database made for the purpose),
 each writing to a file in a temporary directory; docs/benchmarks.md is never touched. Timings are
 not judged here (they belong to `make bench`): the tests check that each script finished, wrote
@@ -92,6 +92,10 @@ def bench_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, F
         "queues": (
             ["bench/approval_queues.py"],
             {"BENCH_QUEUE_REQUESTS": "200", "BENCH_QUEUE_REPEAT": "1"},
+        ),
+        "collective": (
+            ["bench/collective.py"],
+            {"BENCH_COLLECTIVE_ROWS": "30", "BENCH_COLLECTIVE_REPEAT": "1"},
         ),
     }
     postgres = _scratch_postgres()
@@ -187,3 +191,13 @@ def test_it_runs_the_load_bench_at_a_tiny_size(bench_runs: dict[str, Finished]) 
     assert sum(p["failures"] for p in run["rush"]["pages"].values()) == 0, run["rush"]
     assert run["server_errors"] == 0
     assert run["data"]["requests"] >= 200 and run["data"]["credits"] >= 1000
+
+
+def test_it_runs_the_collective_credit_bench_at_a_tiny_size(
+    bench_runs: dict[str, Finished],
+) -> None:
+    text = bench_runs["collective"].text()
+    section = text[text.index("## Collective credits") :]
+    assert "a 30-row roster" in section
+    assert "| floor: bare `bulk_create` of the same 30 rows |" in section
+    assert "Targets:" in section

@@ -1,0 +1,20 @@
+"""What every `make bench` script shares: writing its own section of docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replace (or append) the section whose heading is `section`'s first line; other sections
+    stay as they are."""
+    heading = section.split("\n", 1)[0]
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _m: section.rstrip("\n") + "\n\n", text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
