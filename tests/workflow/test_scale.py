@@ -12,9 +12,9 @@ from bulu.workflow.models import BackfillRequest, Decision, RequestTally
 from bulu.workflow.services import request_withdraw
 from bulu.workflow.tallies import tallies_rebuild
 from personal import services
-from personal.models import PersonalRequest
 from tests.conftest import School, decide
 from tests.personal.conftest import Mirror, make_draft
+from tests.workflow.test_views import submitted as _submitted
 
 
 def _recount() -> dict[tuple[str, str], int]:
@@ -32,15 +32,6 @@ def _tallied() -> dict[tuple[str, str], int]:
     for t in RequestTally.objects.all():
         if t.n:
             out[(t.kind, t.state)] = out.get((t.kind, t.state), 0) + t.n
-    return out
-
-
-def _submitted(school: School, mirror: Mirror, n: int) -> list[PersonalRequest]:
-    out = []
-    for _ in range(n):
-        r = make_draft(school.alice, mirror)
-        services.personal_request_submit(request=r, actor=school.alice)
-        out.append(r)
     return out
 
 
