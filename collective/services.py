@@ -21,6 +21,7 @@ from bulu.workflow.models import STEP_PERMISSION, BackfillRequest, Decision, Kin
 from bulu.workflow.services import request_ensure_editable, request_submit
 from collective.models import CollectiveRequest
 from imports.entries import roster_entries_flag, roster_totals
+from imports.credits import credit_records_create
 from imports.models import CreditRecord, CreditStandardItem, RosterEntry, RosterUpload
 from imports.services import roster_upload_create
 
@@ -326,8 +327,9 @@ def collective_on_approved(request: BackfillRequest) -> None:
     if collective.roster_id is None:
         return
     entries = RosterEntry.objects.filter(upload_id=collective.roster_id, excluded=False)
-    CreditRecord.objects.bulk_create(
-        [
+    credit_records_create(
+        request=collective,
+        records=(
             CreditRecord(
                 request_id=collective.pk,
                 source_key=f"roster-entry:{e.pk}",
@@ -346,9 +348,7 @@ def collective_on_approved(request: BackfillRequest) -> None:
                 delivery=CreditRecord.Delivery.BATCH,
             )
             for e in entries.iterator(chunk_size=2000)
-        ],
-        batch_size=1000,
-        ignore_conflicts=True,
+        ),
     )
 
 
