@@ -20,8 +20,8 @@ from bulu.workflow import routing
 from bulu.workflow.models import STEP_PERMISSION, BackfillRequest, Decision, Kind
 from bulu.workflow.services import request_ensure_editable, request_submit
 from collective.models import CollectiveRequest
-from imports.entries import roster_entries_flag, roster_totals
 from imports.credits import credit_records_create
+from imports.entries import roster_entries_flag, roster_totals
 from imports.models import CreditRecord, CreditStandardItem, RosterEntry, RosterUpload
 from imports.services import roster_upload_create
 

@@ -337,7 +337,9 @@ def stats_page(*, scope: StatsScope) -> StatsPage:
     def college_label(k: int) -> str:
         return college_names.get(k, "") if k else _("（无学院）")
 
-    college_rows = [[college_label(k), *_state_group_row(by_college[k])] for k in college_keys]
+    college_rows: list[list[Any]] = [
+        [college_label(k), *_state_group_row(by_college[k])] for k in college_keys
+    ]
     tables.append(
         Table(
             key="college",
@@ -368,7 +370,9 @@ def stats_page(*, scope: StatsScope) -> StatsPage:
     def window_label(k: int) -> str:
         return windows[k].title if k in windows else _("（无补录通知）")
 
-    window_rows = [[window_label(k), *_state_group_row(by_window[k])] for k in window_keys]
+    window_rows: list[list[Any]] = [
+        [window_label(k), *_state_group_row(by_window[k])] for k in window_keys
+    ]
     tables.append(
         Table(
             key="window",
@@ -388,7 +392,9 @@ def stats_page(*, scope: StatsScope) -> StatsPage:
     cells: dict[tuple[int, int], int] = defaultdict(int)
     for _k, _s, college, window, n in counts:
         cells[(college, window)] += n
-    matrix = [[college_label(c), *(cells.get((c, w), 0) for w in shown)] for c in college_keys]
+    matrix: list[list[Any]] = [
+        [college_label(c), *(cells.get((c, w), 0) for w in shown)] for c in college_keys
+    ]
     peak = max((v for row in matrix for v in row[1:]), default=0)
     tables.append(
         Table(
@@ -416,7 +422,7 @@ def stats_page(*, scope: StatsScope) -> StatsPage:
         by_type[credit_type][1] += value
         by_category[category][0] += n
         by_category[category][1] += value
-    type_rows = [[t, n, v] for t, (n, v) in sorted(by_type.items())]
+    type_rows: list[list[Any]] = [[t, n, v] for t, (n, v) in sorted(by_type.items())]
     tables.append(
         Table(
             key="credit_type",
@@ -433,7 +439,7 @@ def stats_page(*, scope: StatsScope) -> StatsPage:
     )
     types = sorted(by_type)
     per_cat_type = {(c, t): v for c, t, _n, v in credits}
-    category_rows = [
+    category_rows: list[list[Any]] = [
         [c, n, *(per_cat_type.get((c, t), Decimal(0)) for t in types)]
         for c, (n, _v) in sorted(by_category.items())
     ]
@@ -454,8 +460,9 @@ def stats_page(*, scope: StatsScope) -> StatsPage:
 
     # Approval time per step.
     hist = wait_histograms(scope=level, ids=ids)
-    wait_rows = []
-    medians, p90s = [], []
+    wait_rows: list[list[Any]] = []
+    medians: list[float] = []
+    p90s: list[float] = []
     for role in [r for r in StepRole.values if r in hist]:
         counts_ = hist[role]
         median, p90 = percentile_bucket(counts_, 0.5), percentile_bucket(counts_, 0.9)
@@ -538,4 +545,4 @@ def student_credit_summary(*, user: User) -> list[dict[str, Any]]:
         .annotate(records=Count("pk"), value=Sum("value"))
         .order_by("credit_type")
     )
-    return list(rows)
+    return [dict(r) for r in rows]

@@ -211,7 +211,8 @@ def credit_sums(*, scope: str, ids: Iterable[int]) -> list[tuple[str, str, int, 
         .annotate(records=Sum("n"), value=Sum("total"))
         .order_by("category", "credit_type")
     )
-    return [(c, t, int(n or 0), Decimal(str(v or 0))) for c, t, n, v in rows if n]
+    cent = Decimal("0.01")
+    return [(c, t, int(n or 0), Decimal(str(v or 0)).quantize(cent)) for c, t, n, v in rows if n]
 
 
 def wait_histograms(*, scope: str, ids: Iterable[int]) -> dict[str, list[int]]:
