@@ -2,8 +2,9 @@
 
 Builds the demo school and bench/data.py's 100k personal requests with 600k credit records, moves
 2,000 of them to the advisor's club (as collective requests, so the unit-scoped page has rows to
-count), writes an approval log for every decided route step (submission, then each decision a
-deterministic 1–120 hours after the previous one), and recounts the maintained tallies
+count), spreads the submitted ones over four 补录通知, writes an approval log for every decided
+route step (submission, then each decision a deterministic 1–120 hours after the previous one),
+and recounts the maintained tallies
 (`rebuild_tallies`' and `rebuild_stats`' code). Then it times the statistics page through Django's
 test client for the center (whole school, and narrowed to one college), a branch secretary and
 an advisor: the median of REPEAT requests, the SQL queries per page and the slowest one.
@@ -56,6 +57,29 @@ def setup_django(url: str) -> None:
     call_command("flush", interactive=False, verbosity=0)
 
 
+def notices() -> list[int]:
+    """Four past 补录通知 the submitted requests are spread over (the per-notice tables)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from bulu.workflow.models import Kind, Window
+
+    now = timezone.now()
+    made = []
+    for i, title in enumerate(("2025年春季", "2025年秋季", "2026年春季", "2026年秋季")):
+        opens = now - timedelta(days=720 - 180 * i)
+        made.append(
+            Window.objects.create(
+                kind=Kind.PERSONAL,
+                title=f"{title}个人积分补录",
+                opens_at=opens,
+                closes_at=opens + timedelta(days=30),
+            ).pk
+        )
+    return made
+
+
 def build() -> dict[str, Any]:
     from django.db import connection, transaction
 
@@ -85,7 +109,13 @@ def build() -> dict[str, Any]:
         " WHEN 'returned' THEN r.step_index + 1 WHEN 'rejected' THEN r.step_index + 1"
         " WHEN 'withdrawn' THEN 0 ELSE 3 END"
     )
+    windows = notices()
+    cases = " ".join(f"WHEN {i} THEN {pk}" for i, pk in enumerate(windows))
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {req} SET window_id = CASE id % {len(windows)} {cases} END"  # noqa: S608
+            " WHERE submitted_at IS NOT NULL"
+        )
         cursor.execute(
             f"UPDATE {req} SET applicant_org_id = %s, kind = 'collective'"  # noqa: S608
             f" WHERE id %% {UNIT_SHARE} = 0",

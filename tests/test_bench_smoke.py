@@ -175,7 +175,8 @@ def test_it_runs_the_load_bench_at_a_tiny_size(bench_runs: dict[str, Finished]) 
     run = data["before"]
     labels = [row["label"] for row in run["steady"]]
     assert labels[0] == "counselor 我的待办" and labels[-1].startswith("floor")
-    assert len(labels) == 9
+    assert len(labels) == 10
+    assert "center 统计 (statistics, whole school)" in labels
     for row in run["steady"]:
         # Every page answered 200 to its user through the test client before the load (the
         # script asserts it and counts the queries), and nothing failed through gunicorn. A page
