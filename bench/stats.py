@@ -139,6 +139,15 @@ def build() -> dict[str, Any]:
             f" FROM {req} r JOIN {step} s ON s.request_id = r.id"
             f' WHERE r.submitted_at IS NOT NULL AND s."index" < ({decided})'
         )
+        # A pending request has waited since its last decision (or its submission).
+        arrived = (
+            f"CASE r.step_index WHEN 0 THEN 0 WHEN 1 THEN {w.format(j=0)}"
+            f" ELSE {w.format(j=0)} + {w.format(j=1)} END"
+        )
+        cursor.execute(
+            f"UPDATE {req} r SET updated_at = r.submitted_at"  # noqa: S608
+            f" + ({arrived}) * interval '1 hour' WHERE r.state = 'pending'"
+        )
     tallies_rebuild()
     recount = time.perf_counter()
     credit_rows, wait_rows = stats_rebuild()

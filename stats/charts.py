@@ -16,8 +16,8 @@ from decimal import Decimal
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
-WIDTH = 480
-LABEL_W = 150
+WIDTH = 360
+LABEL_W = 110
 ROW_H = 26
 PAD = 6
 _ids = itertools.count(1)
@@ -34,7 +34,7 @@ def _fmt(value: Number) -> str:
     return str(value)
 
 
-def _short(label: str, limit: int = 10) -> str:
+def _short(label: str, limit: int = 8) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
@@ -110,8 +110,8 @@ class PairChart:
         legend = (
             f'<rect class="chart-bar" x="{LABEL_W}" y="6" width="12" height="12"/>'
             f'<text class="chart-value" x="{LABEL_W + 16}" y="16">{escape(self.first_label)}</text>'
-            f'<rect class="chart-bar2" x="{LABEL_W + 100}" y="6" width="12" height="12"/>'
-            f'<text class="chart-value" x="{LABEL_W + 116}" y="16">'
+            f'<rect class="chart-bar2" x="{LABEL_W + 80}" y="6" width="12" height="12"/>'
+            f'<text class="chart-value" x="{LABEL_W + 96}" y="16">'
             f"{escape(self.second_label)}</text>"
         )
         top = 26

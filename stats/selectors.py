@@ -230,7 +230,7 @@ def _group_columns(first: str) -> list[str]:
         _("已提交"),
         _("审核中"),
         _("退回修改"),
-        _("已通过（含已导出、已导入）"),
+        _("已通过*"),
         _("不予通过"),
         _("已撤回"),
     ]
@@ -346,6 +346,7 @@ def stats_page(*, scope: StatsScope) -> StatsPage:
             title=_("按学院的申请数"),
             columns=_group_columns(_("二级学院")),
             rows=college_rows,
+            note=_("*已通过含已导出、已导入到梦空间的申请。"),
             chart=charts.BarChart(
                 title=_("各学院已提交的申请数"),
                 labels=[r[0] for r in college_rows],
@@ -379,6 +380,7 @@ def stats_page(*, scope: StatsScope) -> StatsPage:
             title=_("按补录通知的申请数"),
             columns=_group_columns(_("补录通知")),
             rows=window_rows,
+            note=_("*已通过含已导出、已导入到梦空间的申请。"),
             chart=charts.BarChart(
                 title=_("各补录通知已提交的申请数"),
                 labels=[r[0] for r in window_rows],
