@@ -9,8 +9,8 @@ the same rules, so a test can hold the two side by side.
 Waiting time of a step decision: from the request's previous approval record (the submission or
 the previous step's decision) to the decision. Durations are counted in buckets (`BOUNDS`); a
 percentile is read as the upper bound of the bucket it falls in, so it is exact to the bucket:
-within one hour up to 2 hours, within 2–4 hours up to a day, within a day up to a week, within
-3–7 days up to 30 days, within 15–30 days beyond.
+to 1 hour up to 2 hours, to 2–4 hours up to a day, to a day up to a week, to 3–9 days up to 30
+days, to 15–30 days up to 90 days; beyond 90 days it reads "> 90 days".
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ BOUNDS: tuple[float, ...] = (
     4 * _H,
     8 * _H,
     12 * _H,
+    16 * _H,
+    20 * _H,
     24 * _H,
     *(d * 24 * _H for d in (2, 3, 4, 5, 6, 7, 10, 14, 21, 30, 45, 60, 90)),
     math.inf,
