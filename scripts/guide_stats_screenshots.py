@@ -48,8 +48,8 @@ def main() -> None:
             args=["--no-sandbox", "--disable-gpu"],
         )
         for label, width, height, full in (
-            ("desktop", 1280, 900, False),
-            ("phone", 390, 844, True),
+            ("desktop", 1280, 1500, False),
+            ("phone", 390, 1500, False),
         ):
             context = browser.new_context(
                 viewport={"width": width, "height": height}, device_scale_factor=1
