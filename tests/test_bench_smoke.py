@@ -1,7 +1,8 @@
 """Every bench script runs at a tiny size, so a bench cannot rot unnoticed.
 
-The three scripts run at once in subprocesses (bench/run.py and bench/approval_queues.py on a
-temporary SQLite file, bench/load/run.py on a scratch PostgreSQL database made for the purpose),
+The scripts run at once in subprocesses (bench/run.py and bench/approval_queues.py on a
+temporary SQLite file, bench/load/run.py and bench/stats.py on scratch PostgreSQL databases made
+for the purpose),
 each writing to a file in a temporary directory; docs/benchmarks.md is never touched. Timings are
 not judged here (they belong to `make bench`): the tests check that each script finished, wrote
 its tables, and that every page it drives answered without a failure.
@@ -114,6 +115,21 @@ def bench_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, F
                 "BENCH_LOAD_COLLECTSTATIC": "0",
             },
         )
+        stats_db = urlunsplit(urlsplit(scratch)._replace(path=f"/{name}_stats"))
+        _admin(
+            maintenance,
+            f'DROP DATABASE IF EXISTS "{name}_stats"',
+            f'CREATE DATABASE "{name}_stats"',
+        )
+        scripts["stats"] = (
+            ["bench/stats.py"],
+            {
+                "BENCH_DATABASE_URL": stats_db,
+                "BENCH_STATS_REQUESTS": "300",
+                "BENCH_STATS_CREDITS": "1000",
+                "BENCH_STATS_REPEAT": "1",
+            },
+        )
     started = {}
     for key, (argv, extra) in scripts.items():
         out = tmp / f"{key}.md"
@@ -140,7 +156,12 @@ def bench_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, F
                 proc.wait()
             log.close()
         if postgres is not None:
-            _admin(postgres[0], f'DROP DATABASE IF EXISTS "{urlsplit(postgres[1]).path[1:]}"')
+            scratch_name = urlsplit(postgres[1]).path[1:]
+            _admin(
+                postgres[0],
+                f'DROP DATABASE IF EXISTS "{scratch_name}"',
+                f'DROP DATABASE IF EXISTS "{scratch_name}_stats"',
+            )
         assert _digest(BENCHMARKS) == before, "a smoke run changed docs/benchmarks.md"
 
 
@@ -188,3 +209,11 @@ def test_it_runs_the_load_bench_at_a_tiny_size(bench_runs: dict[str, Finished]) 
     assert sum(p["failures"] for p in run["rush"]["pages"].values()) == 0, run["rush"]
     assert run["server_errors"] == 0
     assert run["data"]["requests"] >= 200 and run["data"]["credits"] >= 1000
+
+
+def test_it_runs_the_statistics_bench_at_a_tiny_size(bench_runs: dict[str, Finished]) -> None:
+    need("stats" in bench_runs, "PostgreSQL (set DATABASE_URL)")
+    text = bench_runs["stats"].text()
+    assert "## Statistics page" in text
+    for page in ("center (二课中心), whole school", "advisor (机器人协会)"):
+        assert f"| {page} |" in text
