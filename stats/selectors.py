@@ -68,15 +68,6 @@ class StatsScope:
         return f"?{self.param}={self.chosen}" if self.chosen else ""
 
 
-def user_may_see_stats(*, user: User) -> bool:
-    scope = user_scope(user=user)
-    return bool(
-        scope.school_wide
-        or scope.org_ids("approve_as_secretary")
-        or scope.org_ids("approve_as_advisor")
-    )
-
-
 def _chosen(params: Mapping[str, str], name: str, allowed: dict[int, str]) -> int | None:
     raw = params.get(name, "")
     if not raw:
