@@ -1,26 +1,37 @@
-"""Creating credit records: the one place every kind's final approval goes through.
+"""Creating credit records: every kind's final approval tells the listeners what it created.
 
-Each kind builds its `CreditRecord` rows; `credit_records_create` inserts those the request does
-not have yet (by `source_key`, so a retried approval adds nothing) and hands exactly the new rows
-to the listeners registered from `AppConfig.ready()` (the stats app keeps its credit tallies so),
-inside the approval's transaction.
+`credit_records_create` inserts the request's records it does not hold yet (by `source_key`, so a
+retried approval adds nothing) and reports exactly those. A kind that inserts its records another
+way (one `INSERT … SELECT`) calls `credit_records_announce` with the rows it just inserted. The
+listeners, registered from `AppConfig.ready()` (the stats app keeps its credit tallies so), get
+the new records summed per (category, credit type), inside the approval's transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+
+from django.db.models import Count, QuerySet, Sum
 
 from bulu.workflow.models import BackfillRequest
 from imports.models import CreditRecord
 
-_CREATED_LISTENERS: list[Callable[[BackfillRequest, Sequence[CreditRecord]], None]] = []
+# (category, credit type) -> (records, total value)
+CreditSums = dict[tuple[str, str], tuple[int, Decimal]]
+
+_CREATED_LISTENERS: list[Callable[[BackfillRequest, CreditSums], None]] = []
 
 
-def credit_records_created_listen(
-    listener: Callable[[BackfillRequest, Sequence[CreditRecord]], None],
-) -> None:
+def credit_records_created_listen(listener: Callable[[BackfillRequest, CreditSums], None]) -> None:
     if listener not in _CREATED_LISTENERS:
         _CREATED_LISTENERS.append(listener)
+
+
+def _tell(request: BackfillRequest, sums: CreditSums) -> None:
+    if sums:
+        for listener in _CREATED_LISTENERS:
+            listener(request, sums)
 
 
 def credit_records_create(
@@ -43,6 +54,21 @@ def credit_records_create(
     if not new:
         return []
     CreditRecord.objects.bulk_create(new, batch_size=batch_size, ignore_conflicts=True)
-    for listener in _CREATED_LISTENERS:
-        listener(request, new)
+    acc: dict[tuple[str, str], tuple[int, Decimal]] = {}
+    for r in new:
+        n, total = acc.get((r.category, r.credit_type), (0, Decimal(0)))
+        value = Decimal(str(r.value)) if r.value is not None else Decimal(0)
+        acc[(r.category, r.credit_type)] = (n + 1, total + value)
+    _tell(request, acc)
     return new
+
+
+def credit_records_announce(*, request: BackfillRequest, created: QuerySet[CreditRecord]) -> None:
+    """Report records a kind inserted itself (e.g. by one INSERT … SELECT): `created` selects
+    exactly those rows; they are summed in the database, never read one by one."""
+    rows = (
+        created.values_list("category", "credit_type")
+        .annotate(n=Count("pk"), total=Sum("value"))
+        .order_by()
+    )
+    _tell(request, {(c, t): (n, Decimal(str(v or 0))) for c, t, n, v in rows})

@@ -1,6 +1,7 @@
 """Keeping and reading the maintained counts of the statistics page (see stats.models).
 
-Credit records are counted when `imports.credits.credit_records_create` inserts them; a step's
+Credit records are counted when `imports.credits` reports them (`credit_records_create` or,
+for rows a kind inserted itself, `credit_records_announce`); a step's
 waiting time when someone approves, returns or rejects at it
 (`bulu.workflow.registry.step_decided`).
 `stats_rebuild` recounts both from the tables (after bulk loads; `manage.py rebuild_stats`), by
@@ -27,6 +28,7 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Lag
 
 from bulu.workflow.models import ApprovalRecord, BackfillRequest, Decision, State
+from imports.credits import CreditSums
 from imports.models import CreditRecord
 from stats.models import CreditTally, Scope, WaitTally
 
@@ -81,13 +83,8 @@ def _bump(model: type[models.Model], keys: dict[str, Any], **add: Any) -> None:
 # --- keeping ---------------------------------------------------------------------------------
 
 
-def credit_tally_add(request: BackfillRequest, records: Sequence[CreditRecord]) -> None:
+def credit_tally_add(request: BackfillRequest, sums: CreditSums) -> None:
     """Count newly created credit records (listener of imports.credits)."""
-    sums: dict[tuple[str, str], list[Any]] = defaultdict(lambda: [0, Decimal(0)])
-    for r in records:
-        acc = sums[(r.category, r.credit_type)]
-        acc[0] += 1
-        acc[1] += Decimal(str(r.value)) if r.value is not None else Decimal(0)
     # Sorted, so concurrent approvals lock the tally rows in one order (no deadlock).
     for scope, scope_id in scopes_of(request.college_id, request.applicant_org_id):
         for (category, credit_type), (n, total) in sorted(sums.items()):

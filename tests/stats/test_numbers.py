@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from bulu.workflow.models import BackfillRequest, Kind, State
-from imports.credits import credit_records_create
+from imports.credits import credit_records_announce, credit_records_create
 from imports.models import CreditRecord
 from personal import services
 from personal.services import personal_on_approved
@@ -156,4 +156,40 @@ def test_the_helper_counts_only_records_it_inserted(school: School) -> None:
     assert [r.source_key for r in again] == ["b"]
     credits, _waits = tallies_now()
     assert credits[("unit", school.club.pk, "创新创业", "创新创业学分")] == (2, Decimal("3.50"))
+    assert credits == credit_counts_from_records()
+
+
+def test_records_a_kind_inserts_itself_are_counted_when_announced(school: School) -> None:
+    """E.g. collective credits written by one INSERT … SELECT: the kind announces the rows."""
+    unit_request = BackfillRequest.objects.create(
+        kind=Kind.COLLECTIVE,
+        title="社团招新",
+        applicant=school.gina,
+        applicant_org=school.club,
+        college=school.college_a,
+        state=State.APPROVED,
+        submitted_at=school.gina.date_joined,
+    )
+    CreditRecord.objects.bulk_create(
+        CreditRecord(
+            request=unit_request,
+            source_key=f"roster-entry:{n}",
+            student_no=f"20240100{n:02d}",
+            student_name=f"学生{n}",
+            start_date=school.gina.date_joined.date(),
+            content="社团招新",
+            category="志愿公益",
+            subcategory="志愿服务",
+            level="校级",
+            credit_type="志愿者工时",
+            value=Decimal("0.5") if n % 2 else None,
+        )
+        for n in range(5)
+    )
+    credit_records_announce(
+        request=unit_request, created=CreditRecord.objects.filter(request=unit_request)
+    )
+    credits, _waits = tallies_now()
+    assert credits[("school", 0, "志愿公益", "志愿者工时")] == (5, Decimal("1.00"))
+    assert credits[("unit", school.club.pk, "志愿公益", "志愿者工时")][0] == 5
     assert credits == credit_counts_from_records()
