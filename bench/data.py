@@ -138,10 +138,12 @@ def populate(*, requests: int, credits: int = 0, items: bool = False, seed: int 
             )
         n_items = _items(made, rng) if items else 0
         n_credits = _credits(made, credits) if credits else 0
-    # The overview's maintained counts, as the services would have kept them.
+    # The maintained counts, as the services would have kept them.
     from bulu.workflow.tallies import tallies_rebuild
+    from stats.tallies import stats_rebuild
 
     tallies_rebuild()
+    stats_rebuild()  # the statistics page's credit and wait-time tallies
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return Built(

@@ -28,6 +28,8 @@ def navigation(request: HttpRequest) -> dict[str, object]:
             "is_approver": bool(roles & APPROVER_ROLES),
             "is_center": bool(scope.org_ids("approve_as_center")) or user.is_superuser,
             "is_school_wide": scope.school_wide,
+            "may_see_stats": scope.school_wide
+            or bool(scope.org_ids("approve_as_secretary") or scope.org_ids("approve_as_advisor")),
             "may_issue_passwords": user_may_issue_passwords(user=user),
             "may_upload_roster": bool(roles - {Role.STUDENT}) or user.is_superuser,
             "has_requests_menu": Role.STUDENT in roles

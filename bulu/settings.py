@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "personal",
     "cadre",
     "collective",
+    "stats",
 ]
 
 MIDDLEWARE = [

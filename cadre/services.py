@@ -22,6 +22,7 @@ from bulu.workflow.services import request_ensure_editable, request_submit
 from cadre.lists import ListError, ListProblem, RawRow, judge_list, read_list_file
 from cadre.models import CadreEntry, CadreEvidence, CadrePosition, CadreRequest, UnitKind
 from cadre.terms import school_year_label, term_problem
+from imports.credits import credit_records_create
 from imports.models import CreditRecord
 
 ENDED_STATES = (State.WITHDRAWN, State.REJECTED)
@@ -363,7 +364,7 @@ def cadre_on_approved(request: BackfillRequest) -> None:
                 delivery=CreditRecord.Delivery.BATCH,
             )
         )
-    CreditRecord.objects.bulk_create(records, ignore_conflicts=True)
+    credit_records_create(request=cadre, records=records)
 
 
 def cadre_summary(request: BackfillRequest) -> str:

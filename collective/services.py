@@ -20,8 +20,9 @@ from bulu.workflow import routing
 from bulu.workflow.models import STEP_PERMISSION, BackfillRequest, Decision, Kind
 from bulu.workflow.services import request_ensure_editable, request_submit
 from collective.models import CollectiveRequest
+from imports.credits import credit_records_announce
 from imports.entries import roster_entries_flag, roster_entries_to_credits, roster_totals
-from imports.models import CreditStandardItem, RosterEntry, RosterUpload
+from imports.models import CreditRecord, CreditStandardItem, RosterEntry, RosterUpload
 from imports.services import roster_upload_create
 
 UNIT_KINDS = (Organization.Kind.BRANCH, Organization.Kind.STUDENT_ORG, Organization.Kind.CLUB)
@@ -325,7 +326,14 @@ def collective_on_approved(request: BackfillRequest) -> None:
     collective = CollectiveRequest.objects.get(pk=request.pk)
     if collective.roster_id is None:
         return
-    roster_entries_to_credits(request_id=collective.pk, upload_id=collective.roster_id)
+    # A retry inserts nothing (ON CONFLICT DO NOTHING): rows inserted now are all of them.
+    if roster_entries_to_credits(request_id=collective.pk, upload_id=collective.roster_id):
+        credit_records_announce(
+            request=collective,
+            created=CreditRecord.objects.filter(
+                request_id=collective.pk, source_key__startswith="roster-entry:"
+            ),
+        )
 
 
 def collective_log_context(request: BackfillRequest) -> dict[str, object]:

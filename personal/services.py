@@ -21,6 +21,7 @@ from bulu.uploads import evidence_store
 from bulu.workflow import routing
 from bulu.workflow.models import BackfillRequest, Decision, Kind, State
 from bulu.workflow.services import request_ensure_editable, request_submit
+from imports.credits import credit_records_create
 from imports.models import CreditRecord, CreditStandardItem, CreditType
 from personal.models import Evidence, PersonalItem, PersonalRequest
 from personal.selectors import FROZEN_STATES
@@ -309,7 +310,7 @@ def personal_on_approved(request: BackfillRequest) -> None:
                 delivery=item.delivery,
             )
         )
-    CreditRecord.objects.bulk_create(records, ignore_conflicts=True)
+    credit_records_create(request=personal, records=records)
 
 
 def personal_summary(request: BackfillRequest) -> str:

@@ -1,7 +1,8 @@
 """Every bench script runs at a tiny size, so a bench cannot rot unnoticed.
 
 The scripts run at once in subprocesses (bench/run.py and bench/approval_queues.py on a
-temporary SQLite file, bench/load/run.py on a scratch PostgreSQL database made for the purpose),
+temporary SQLite file, bench/collective.py on SQLite too, bench/load/run.py and bench/stats.py on
+scratch PostgreSQL databases made for the purpose),
 each writing to a file in a temporary directory; docs/benchmarks.md is never touched. Timings are
 not judged here (they belong to `make bench`): the tests check that each script finished, wrote
 its tables, and that every page it drives answered without a failure.
@@ -118,6 +119,21 @@ def bench_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, F
                 "BENCH_LOAD_COLLECTSTATIC": "0",
             },
         )
+        stats_db = urlunsplit(urlsplit(scratch)._replace(path=f"/{name}_stats"))
+        _admin(
+            maintenance,
+            f'DROP DATABASE IF EXISTS "{name}_stats"',
+            f'CREATE DATABASE "{name}_stats"',
+        )
+        scripts["stats"] = (
+            ["bench/stats.py"],
+            {
+                "BENCH_DATABASE_URL": stats_db,
+                "BENCH_STATS_REQUESTS": "300",
+                "BENCH_STATS_CREDITS": "1000",
+                "BENCH_STATS_REPEAT": "1",
+            },
+        )
     started = {}
     for key, (argv, extra) in scripts.items():
         out = tmp / f"{key}.md"
@@ -144,7 +160,12 @@ def bench_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, F
                 proc.wait()
             log.close()
         if postgres is not None:
-            _admin(postgres[0], f'DROP DATABASE IF EXISTS "{urlsplit(postgres[1]).path[1:]}"')
+            scratch_name = urlsplit(postgres[1]).path[1:]
+            _admin(
+                postgres[0],
+                f'DROP DATABASE IF EXISTS "{scratch_name}"',
+                f'DROP DATABASE IF EXISTS "{scratch_name}_stats"',
+            )
         assert _digest(BENCHMARKS) == before, "a smoke run changed docs/benchmarks.md"
 
 
@@ -179,7 +200,8 @@ def test_it_runs_the_load_bench_at_a_tiny_size(bench_runs: dict[str, Finished]) 
     run = data["before"]
     labels = [row["label"] for row in run["steady"]]
     assert labels[0] == "counselor 我的待办" and labels[-1].startswith("floor")
-    assert len(labels) == 9
+    assert len(labels) == 10
+    assert "center 统计 (statistics, whole school)" in labels
     for row in run["steady"]:
         # Every page answered 200 to its user through the test client before the load (the
         # script asserts it and counts the queries), and nothing failed through gunicorn. A page
@@ -201,3 +223,11 @@ def test_it_runs_the_collective_credit_bench_at_a_tiny_size(
     assert "a 30-row roster" in section
     assert "| floor: bare `bulk_create` of the same 30 rows |" in section
     assert "Targets:" in section
+
+
+def test_it_runs_the_statistics_bench_at_a_tiny_size(bench_runs: dict[str, Finished]) -> None:
+    need("stats" in bench_runs, "PostgreSQL (set DATABASE_URL)")
+    text = bench_runs["stats"].text()
+    assert "## Statistics page" in text
+    for page in ("center (二课中心), whole school", "advisor (机器人协会)"):
+        assert f"| {page} |" in text

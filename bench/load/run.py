@@ -168,6 +168,7 @@ def child_targets(_spec: str) -> dict[str, Any]:
             "reverse('workflow:detail', args=[pk])",
             [[u, detail[u]] for u in students],
         ),
+        ("center 统计 (statistics, whole school)", "/stats/", same("T0301", "/stats/")),
         ("floor: 50 rows through a template", "/bench/floor/", same("T0301", "/bench/floor/")),
     ]
     queries: dict[str, int] = {}
@@ -223,6 +224,7 @@ def child_targets(_spec: str) -> dict[str, Any]:
                             ["rush: center 申请总览, deep page", f"/flow/overview/?{deep_all}"],
                             ["rush: center 申请总览, filter 学院", f"/flow/overview/?{f}"],
                             ["rush: center 我的待办", "/flow/todo/"],
+                            ["rush: center 统计", "/stats/"],
                         ],
                     }
                     for u in center

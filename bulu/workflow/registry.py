@@ -119,3 +119,19 @@ def request_changed_listen(listener: Callable[[int], None]) -> None:
 def request_changed(request_id: int) -> None:
     for listener in _CHANGE_LISTENERS:
         listener(request_id)
+
+
+# Called inside the decision's transaction when someone approved, returned or rejected at a step,
+# with the request, the step and the approval record just written (e.g. the stats app counts how
+# long the step waited). Listeners register from AppConfig.ready().
+_DECIDED_LISTENERS: list[Callable[[BackfillRequest, Any, Any], None]] = []
+
+
+def step_decided_listen(listener: Callable[[BackfillRequest, Any, Any], None]) -> None:
+    if listener not in _DECIDED_LISTENERS:
+        _DECIDED_LISTENERS.append(listener)
+
+
+def step_decided(request: BackfillRequest, step: Any, record: Any) -> None:
+    for listener in _DECIDED_LISTENERS:
+        listener(request, step, record)

@@ -32,7 +32,7 @@ from bulu.workflow.models import (
     StepRole,
     Window,
 )
-from bulu.workflow.registry import kind_hooks, registered_kinds, request_changed
+from bulu.workflow.registry import kind_hooks, registered_kinds, request_changed, step_decided
 from bulu.workflow.routing import OWNER_ROLE, MissingStepOwner, StepSpec
 from bulu.workflow.tallies import tally_key, tally_move
 
@@ -514,7 +514,7 @@ def request_decide(
         if locked.state in (State.APPROVED, State.REJECTED):
             locked.decided_at = timezone.now()
         _save(locked)
-        _log(
+        record = _log(
             locked,
             actor=actor,
             decision=decision,
@@ -523,6 +523,7 @@ def request_decide(
             step=step,
             context=_log_context(locked),
         )
+        step_decided(locked, step, record)
         if locked.state == State.APPROVED:
             hooks.on_approved(locked)
         _todos_done(locked)

@@ -227,6 +227,14 @@ def test_final_approval_creates_one_credit_per_roster_row_exactly_once(
     assert {r.value for r in records} == {Decimal("0.50")}
     services.collective_on_approved(request)  # a retried approval
     assert CreditRecord.objects.filter(request=request).count() == len(kit.students)
+    # The statistics counted the roster's credits once, retry included, as a recount would.
+    from stats.tallies import credit_counts_from_records
+    from tests.stats.test_numbers import tallies_now
+
+    credits, _waits = tallies_now()
+    assert credits == credit_counts_from_records()
+    key = ("school", 0, kit.standard.subcategory.category.name, kit.standard.credit_type.name)
+    assert credits[key] == (len(kit.students), Decimal("0.50") * len(kit.students))
 
 
 def test_double_claims_are_flagged_on_both_sides_and_the_center_may_leave_them_out(
