@@ -469,8 +469,64 @@ def render_run(result: dict[str, Any], title: str) -> str:
         f" steady runs ({rush['generator_cpu']:.0%} in the rush). All share the"
         f" {os.cpu_count()} cores.",
         "",
+        "Targets (issue “Pages that stay fast”):",
+        "",
+        *(f"- {line}" for line in verdict(result)),
+        "",
     ]
     return "\n".join(lines)
+
+
+P95_TARGET_MS = 300
+
+
+def verdict(result: dict[str, Any]) -> list[str]:
+    """Each target met or not, with the arithmetic that bounds the zero-think-time runs."""
+    rows = result["steady"]
+    floor = rows[-1]
+    users = result["config"]["users"]
+    pages = rows[:-1]
+    slow = [r["label"] for r in pages if r["rps"] * 3 < floor["rps"]]
+    out = [
+        ("met" if not slow else "NOT met")
+        + f": every page's throughput at {users} users is at least a third of the floor's"
+        + (f" (below: {', '.join(slow)})" if slow else "")
+        + f"; the worst is {max(floor['rps'] / r['rps'] for r in pages if r['rps']):.1f}× below.",
+    ]
+    over = [r for r in [*pages, floor] if r["p95"] >= P95_TARGET_MS]
+    # Little's law: with zero think time the users keep `users` requests in flight, so the mean
+    # latency is users ÷ throughput whatever the code does.
+    need_rps = users / (P95_TARGET_MS / 1000)
+    out.append(
+        ("met" if not over else "NOT met")
+        + f": p95 under {P95_TARGET_MS} ms at {users} users with zero think time"
+        + (
+            f" — no page, the floor included (floor p95 {floor['p95']:.0f} ms). With zero think"
+            f" time {users} users keep {users} requests in flight, so the mean latency is"
+            f" {users} ÷ throughput (Little's law): a mean under {P95_TARGET_MS} ms needs"
+            f" {need_rps:.0f} req/s, which the floor itself does not reach here"
+            f" ({floor['rps']:.1f} req/s with {floor['others_cores']:.2f} cores used by other"
+            " processes). On an idle machine that needs at most"
+            f" {2000 / need_rps:.0f} ms of CPU per request across the {os.cpu_count()} cores;"
+            " see the server CPU per request column."
+            if over
+            else ""
+        )
+    )
+    rush = result["rush"]
+    worst = max((p["p95"] or 0) for p in rush["pages"].values())
+    errors = sum(p["failures"] for p in rush["pages"].values())
+    served = sum(p["rps"] for p in rush["pages"].values())
+    cpu = rush["server_cpu_ms"] or 0
+    out.append(
+        ("met" if worst < P95_TARGET_MS and errors == 0 else "NOT met")
+        + f": deadline rush p95 under {P95_TARGET_MS} ms on every page with 0 errors (worst"
+        f" p95 {worst:.0f} ms, {errors} errors). It was served at {served:.0f} req/s, each"
+        f" costing {cpu:.1f} ms of server CPU = {served * cpu / 1000:.2f} cores busy serving"
+        " (300 users thinking 3–10 s ask for about 46 req/s), while other processes used"
+        f" {rush['others_cores']:.2f} of the {os.cpu_count()} cores."
+    )
+    return out
 
 
 def errors_by_page(errors: list[dict[str, Any]]) -> list[str]:
