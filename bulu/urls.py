@@ -32,6 +32,7 @@ urlpatterns = [
     path("collective/", include("collective.urls")),
     path("cadre/", include("cadre.urls")),
     path("imports/", include("imports.urls")),
+    path("exports/", include("exports.urls")),
     path("", include("documents.urls")),
     path("admin/", admin.site.urls),
 ]
