@@ -72,7 +72,9 @@ class SheetWriter:
         ws = self.sheet
         last = len(COLUMNS) - 1
         for col, width in enumerate(WIDTHS):
-            ws.set_column(col, col, width)
+            # In pixels (7 per character): `set_column` would add Excel's padding and store
+            # 12.71 where the template says 12.
+            ws.set_column_pixels(col, col, width * 7)
         ws.merge_range(0, 0, 0, last, TITLE, self.title_fmt)
         for col, name in enumerate(COLUMNS):
             ws.write_string(1, col, name, self.header_fmt)
