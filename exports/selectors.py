@@ -23,7 +23,9 @@ CREDITED_STATES = (State.APPROVED, State.EXPORTED, State.IMPORTED)
 
 
 def user_is_center(user: User) -> bool:
-    return bool(user.is_active and (user_scope(user=user).org_ids("approve_as_center") or user.is_superuser))
+    return bool(
+        user.is_active and (user_scope(user=user).org_ids("approve_as_center") or user.is_superuser)
+    )
 
 
 @dataclass(frozen=True)

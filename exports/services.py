@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -86,7 +87,9 @@ def _claim(batch: ExportBatch, filters: ExportFilters) -> int:
     NOTHING). Records are claimed in id order so two claims never wait on each other in a
     circle.
     """
-    pool_sql, params = export_pool(filters=filters).order_by("pk").values_list("pk").query.sql_with_params()
+    pool_sql, params = (
+        export_pool(filters=filters).order_by("pk").values_list("pk").query.sql_with_params()
+    )
     table = ExportItem._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -126,13 +129,14 @@ def _write_files(batch: ExportBatch, limit: int, stored: list[str]) -> list[Expo
     with tempfile.TemporaryDirectory(prefix="bulu-export-") as tmp:
         paths: list[tuple[Path, int]] = []
         writer: SheetWriter | None = None
+        path = Path(tmp) / "1.xlsx"
         try:
             for values in _sheet_rows(batch):
                 if writer is None or writer.rows >= limit:
                     if writer is not None:
                         writer.close()
                         paths.append((path, writer.rows))
-                    path = Path(tmp) / f"{len(paths) + 1}.xlsx"
+                        path = Path(tmp) / f"{len(paths) + 1}.xlsx"
                     writer = SheetWriter(path)
                 writer.add(record_row(values))
         finally:
@@ -152,7 +156,7 @@ def _write_files(batch: ExportBatch, limit: int, stored: list[str]) -> list[Expo
             )
             with path.open("rb") as fh:
                 f.file.save(f"batch-{batch.pk}-{index:03d}.xlsx", File(fh), save=False)
-            stored.append(f.file.name)
+            stored.append(str(f.file.name))
             files.append(f)
         ExportFile.objects.bulk_create(files)
         if len(files) > 1:
@@ -163,11 +167,10 @@ def _write_files(batch: ExportBatch, limit: int, stored: list[str]) -> list[Expo
                 for f, (path, _rows) in zip(files, paths, strict=True):
                     info = zipfile.ZipInfo(f.name, date_time=stamp)
                     with path.open("rb") as src, zf.open(info, "w") as dst:
-                        for block in iter(lambda src=src: src.read(1 << 20), b""):
-                            dst.write(block)
+                        shutil.copyfileobj(src, dst, 1 << 20)
             with bundle.open("rb") as fh:
                 batch.bundle.save(f"batch-{batch.pk}.zip", File(fh), save=False)
-            stored.append(batch.bundle.name)
+            stored.append(str(batch.bundle.name))
             batch.bundle_sha256 = _sha256(bundle)
     return files
 
@@ -221,9 +224,7 @@ def export_batch_create(
                 .annotate(n=Count("pk"), total=Sum("record__value"))
                 .order_by("record__credit_type")
             )
-            batch.totals = [
-                [t["record__credit_type"], t["n"], _number(t["total"])] for t in totals
-            ]
+            batch.totals = [[t["record__credit_type"], t["n"], _number(t["total"])] for t in totals]
             batch.rows = n
             batch.requests = batch_request_count(batch=batch)
             _write_files(batch, limit, stored)

@@ -78,9 +78,7 @@ def in_platform(request: HttpRequest) -> HttpResponse:
     qs = selectors.in_platform_records(filters=form.filters())
     if form.is_bound and not form.is_valid():
         qs = qs.none()
-    page = paginate(
-        request, qs.order_by("-pk"), display=lambda q: q.select_related("request")
-    )
+    page = paginate(request, qs.order_by("-pk"), display=lambda q: q.select_related("request"))
     return render(
         request, "exports/in_platform.html", {"form": form, "page": page, "query": _query(form)}
     )

@@ -98,7 +98,9 @@ class SheetWriter:
                 self._text(r, col, str(value), student_no=True)
             elif col in (2, 3):
                 if isinstance(value, date):
-                    when = value if isinstance(value, datetime) else datetime(*value.timetuple()[:3])
+                    when = (
+                        value if isinstance(value, datetime) else datetime(*value.timetuple()[:3])
+                    )
                     ws.write_datetime(r, col, when, self.date_fmt)
                 elif sample_row or col == 3:
                     # The template keeps an empty 结束时间 formatted as a date.

@@ -686,9 +686,7 @@ def requests_move_bulk(
                 text = (notify_text % {"title": r.title})[:300]
                 url = reverse("workflow:detail", args=[r.pk])
                 notes.append(
-                    Notification(
-                        recipient_id=r.applicant_id, request_id=r.pk, text=text, url=url
-                    )
+                    Notification(recipient_id=r.applicant_id, request_id=r.pk, text=text, url=url)
                 )
                 if r.applicant.email:
                     emails.append(([r.applicant.email], text, url))

@@ -23,7 +23,13 @@ def test_it_writes_the_workbook_of_a_new_batch(school: School, tmp_path: Path) -
     out = tmp_path / "sheet.xlsx"
     stdout = io.StringIO()
     call_command(
-        "export_import_sheet", "--out", str(out), "--by", "T2001", "--credit-type", "志愿者工时",
+        "export_import_sheet",
+        "--out",
+        str(out),
+        "--by",
+        "T2001",
+        "--credit-type",
+        "志愿者工时",
         stdout=stdout,
     )
     batch = ExportBatch.objects.get()
@@ -39,8 +45,14 @@ def test_it_writes_the_workbook_of_a_new_batch(school: School, tmp_path: Path) -
 def test_it_writes_a_zip_when_the_batch_is_split(school: School, tmp_path: Path) -> None:
     approved_request(school, records=3)
     call_command(
-        "export_import_sheet", "--out", str(tmp_path / "sheet.xlsx"), "--by", "T2001",
-        "--rows-per-file", "2", stdout=io.StringIO(),
+        "export_import_sheet",
+        "--out",
+        str(tmp_path / "sheet.xlsx"),
+        "--by",
+        "T2001",
+        "--rows-per-file",
+        "2",
+        stdout=io.StringIO(),
     )
     with zipfile.ZipFile(tmp_path / "sheet.zip") as zf:
         assert len(zf.namelist()) == 2
@@ -54,7 +66,12 @@ def test_it_refuses_anyone_but_center_staff_and_empty_selections(
         call_command("export_import_sheet", "--out", str(tmp_path / "x.xlsx"), "--by", "T1001")
     with pytest.raises(CommandError, match="没有待导出"):
         call_command(
-            "export_import_sheet", "--out", str(tmp_path / "x.xlsx"), "--by", "T2001",
-            "--kind", "cadre",
+            "export_import_sheet",
+            "--out",
+            str(tmp_path / "x.xlsx"),
+            "--by",
+            "T2001",
+            "--kind",
+            "cadre",
         )
     assert not ExportBatch.objects.exists() and not (tmp_path / "x.xlsx").exists()

@@ -58,9 +58,7 @@ def test_it_never_puts_one_record_in_two_live_batches(
         rows = sum(int(o.split(":")[1]) for o in outcomes if o.startswith("ok:"))
         assert rows == total, outcomes  # every record in exactly one of the two batches
         assert ExportItem.objects.filter(active=True).count() == total
-        assert (
-            ExportItem.objects.filter(active=True).values("record").distinct().count() == total
-        )
+        assert ExportItem.objects.filter(active=True).values("record").distinct().count() == total
         assert set(BackfillRequest.objects.values_list("state", flat=True)) == {State.EXPORTED}
         moved = ApprovalRecord.objects.filter(decision=Decision.EXPORT, to_state=State.EXPORTED)
         assert moved.count() == 3 * round_no  # each request moved once per round

@@ -10,9 +10,15 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from bulu.exceptions import AccessDenied, ApplicationError
-from bulu.workflow.models import ApprovalRecord, BackfillRequest, Decision, Notification, State
-from bulu.workflow.models import RequestTally
-from bulu.workflow.tallies import tally_counts, tallies_rebuild
+from bulu.workflow.models import (
+    ApprovalRecord,
+    BackfillRequest,
+    Decision,
+    Notification,
+    RequestTally,
+    State,
+)
+from bulu.workflow.tallies import tallies_rebuild, tally_counts
 from exports.models import ExportBatch, ExportItem
 from exports.selectors import ExportFilters, export_pool, export_pool_summary, in_platform_records
 from exports.services import (

@@ -75,9 +75,11 @@ def test_it_copies_rows_1_to_6_of_the_template_cell_by_cell(exported: openpyxl.W
     # height Excel itself shows for 130.
     assert theirs.row_dimensions[6].height == 130
     assert abs(ours.row_dimensions[6].height - 130) < 0.5
-    assert _widths(ours) == _widths(theirs) == {
-        c: w for c, w in enumerate((12, 10, 12, 12, 30, 14, 14, 10, 16, 14, 12), start=1)
-    }
+    assert (
+        _widths(ours)
+        == _widths(theirs)
+        == {c: w for c, w in enumerate((12, 10, 12, 12, 30, 14, 14, 10, 16, 14, 12), start=1)}
+    )
 
 
 def _widths(ws: object) -> dict[int, float]:
@@ -174,7 +176,9 @@ def test_it_splits_into_files_with_the_same_head(school: School) -> None:
 
 
 def test_it_joins_several_awards_with_the_chinese_comma() -> None:
-    assert awards_joined("一等奖, 二等奖，三等奖;优秀\n最佳") == "一等奖、二等奖、三等奖、优秀、最佳"
+    assert (
+        awards_joined("一等奖, 二等奖，三等奖;优秀\n最佳") == "一等奖、二等奖、三等奖、优秀、最佳"
+    )
     assert awards_joined("") == ""
     assert awards_joined("一等奖、、二等奖") == "一等奖、二等奖"
 
