@@ -42,8 +42,9 @@ pytest: $(STAMP) sysdeps-test
 
 test: lint typecheck pytest
 
-# `make bench`: roster validation and approval queues on SQLite, plus the queues on PostgreSQL when
-# BENCH_DATABASE_URL names a scratch database. `make bench-load` (separate, ~40 min) needs it.
+# `make bench`: roster validation and approval queues on SQLite, plus the queues and the export
+# batches on PostgreSQL when BENCH_DATABASE_URL names a scratch database (bench/export.py says
+# it skipped otherwise). `make bench-load` (separate, ~40 min) needs it.
 bench: $(STAMP) sysdeps
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	BENCH_DATABASE_URL= $(PY) bench/run.py
@@ -51,6 +52,7 @@ bench: $(STAMP) sysdeps
 	$(PY) bench/pdf.py
 	@if [ -n "$${BENCH_DATABASE_URL:-}" ]; then $(PY) bench/approval_queues.py; \
 	else echo "bench: set BENCH_DATABASE_URL=postgres://…/scratch for the PostgreSQL queue table"; fi
+	$(PY) bench/export.py
 
 bench-load: $(STAMP) sysdeps
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
