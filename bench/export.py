@@ -11,7 +11,8 @@ them stays small, so neither carries a bigger peak across exec):
   template workbook(s), split at BULU_EXPORT_ROWS_PER_FILE, plus the zip. Each round then cancels
   the batch (timed too) so the next round finds the same pool.
 
-Rounds alternate the three writers; medians of `--repeat` rounds (default 3). The export desk's
+Rounds alternate the three writers; medians of `--repeat` rounds (default 3). Before each round of
+ours, untimed, VACUUM ANALYZE of the tables a round churns (what autovacuum would do). The export desk's
 summary (counts and totals per credit type over the pool) is timed through Django's test client.
 
 Needs BENCH_DATABASE_URL naming a scratch PostgreSQL database (emptied and filled with
@@ -83,6 +84,7 @@ def child_setup(csv_path: Path) -> dict[str, Any]:
     """Empty the scratch database, fill it, and write the pool's rows to CSV for the writers."""
     _django()
     from django.core.management import call_command
+    from django.db import connection
 
     from bench.data import populate
     from exports.selectors import ExportFilters, export_pool
@@ -91,6 +93,9 @@ def child_setup(csv_path: Path) -> dict[str, Any]:
     call_command("migrate", verbosity=0)
     call_command("flush", interactive=False, verbosity=0)
     built = populate(requests=REQUESTS, credits=CREDITS)
+    connection.close()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
     fields = [f.removeprefix("record__") for f in SHEET_FIELDS]
     n = 0
     with csv_path.open("w", newline="", encoding="utf-8") as fh:
@@ -232,7 +237,21 @@ def child_desk(csv_path: Path, out_dir: Path) -> dict[str, Any]:
     return {"pages": timings, "queries": queries}
 
 
+def child_vacuum(csv_path: Path, out_dir: Path) -> dict[str, Any]:
+    """Between rounds, untimed: what autovacuum does to the tables a round churns (each round
+    updates ~20k requests twice and adds ~100k export items), so every round starts alike."""
+    _django()
+    from django.db import connection
+
+    tables = ("workflow_backfillrequest", "exports_exportitem", "workflow_requesttally")
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"VACUUM ANALYZE {table}")
+    return {}
+
+
 CHILDREN = {
+    "vacuum": child_vacuum,
     "setup": lambda a, _b: child_setup(a),
     "naive": child_naive,
     "floor": child_floor,
@@ -374,8 +393,11 @@ def main() -> None:
         runs: dict[str, list[dict[str, Any]]] = {"naive": [], "floor": [], "ours": []}
         for round_no in range(args.repeat):
             for kind in runs:
+                if kind == "ours":
+                    run_child("vacuum", csv_path, work)
                 runs[kind].append(run_child(kind, csv_path, work))
                 print(f"round {round_no + 1} {kind}: {runs[kind][-1]}", flush=True)
+        run_child("vacuum", csv_path, work)
         desk = run_child("desk", csv_path, work)
     from bench.run import write_section
 

@@ -123,7 +123,10 @@ class ExportFile(models.Model):
 class ExportItem(models.Model):
     """A credit record in a batch. Never deleted; a cancelled batch's items become inactive."""
 
-    batch = models.ForeignKey(ExportBatch, on_delete=models.PROTECT, related_name="items")
+    # Indexed by (batch, record) below; no separate index on the batch alone.
+    batch = models.ForeignKey(
+        ExportBatch, on_delete=models.PROTECT, related_name="items", db_index=False
+    )
     record = models.ForeignKey(CreditRecord, on_delete=models.PROTECT, related_name="+")
     active = models.BooleanField(default=True)
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organization, User
 from accounts.selectors import user_scope
-from bulu.workflow.models import BackfillRequest, Kind, State, Window
+from bulu.workflow.models import Kind, State, Window
 from exports.models import ExportBatch, ExportItem
 from imports.models import CreditRecord
 
@@ -160,13 +160,3 @@ def batch_records(*, batch: ExportBatch) -> QuerySet[CreditRecord]:
     return CreditRecord.objects.filter(
         pk__in=ExportItem.objects.filter(batch=batch).values("record_id")
     ).order_by("pk")
-
-
-def batch_request_count(*, batch: ExportBatch) -> int:
-    return (
-        BackfillRequest.objects.filter(
-            pk__in=ExportItem.objects.filter(batch=batch).values("record__request_id")
-        )
-        .order_by()
-        .aggregate(n=Count("pk"))["n"]
-    )

@@ -30,7 +30,7 @@ from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.workflow.models import BackfillRequest, Decision, State
 from bulu.workflow.services import requests_move_bulk
 from exports.models import ExportBatch, ExportDownload, ExportFile, ExportItem
-from exports.selectors import ExportFilters, batch_request_count, export_pool, user_is_center
+from exports.selectors import ExportFilters, export_pool, user_is_center
 from exports.workbook import SheetWriter, record_row
 from imports.models import CreditRecord
 
@@ -129,21 +129,25 @@ def _write_files(batch: ExportBatch, limit: int, stored: list[str]) -> list[Expo
     with tempfile.TemporaryDirectory(prefix="bulu-export-") as tmp:
         paths: list[tuple[Path, int]] = []
         writer: SheetWriter | None = None
-        path = Path(tmp) / "1.xlsx"
+        left = batch.rows
         try:
             for values in _sheet_rows(batch):
                 if writer is None or writer.rows >= limit:
                     if writer is not None:
                         writer.close()
-                        paths.append((path, writer.rows))
-                        path = Path(tmp) / f"{len(paths) + 1}.xlsx"
-                    writer = SheetWriter(path)
+                        paths.append((writer.path, writer.rows))
+                        left -= writer.rows
+                    writer = SheetWriter(
+                        Path(tmp) / f"{len(paths) + 1}.xlsx",
+                        rows=min(limit, left),
+                        created=timezone.localtime(batch.created_at).replace(tzinfo=None),
+                    )
                 writer.add(record_row(values))
         finally:
             if writer is not None:
                 writer.close()
         if writer is not None:
-            paths.append((path, writer.rows))
+            paths.append((writer.path, writer.rows))
         files: list[ExportFile] = []
         for index, (path, rows) in enumerate(paths, start=1):
             f = ExportFile(
@@ -201,7 +205,7 @@ def export_batch_create(
             context = {"export_batch": batch.pk}
             touched = _batch_requests(batch)
             live = ExportItem.objects.filter(active=True)
-            requests_move_bulk(
+            moved = requests_move_bulk(
                 requests=touched.filter(state=State.APPROVED).exclude(_records_outside(live)),
                 transition="mark_exported",
                 actor=actor,
@@ -209,7 +213,7 @@ def export_batch_create(
                 opinion=_("已导出到梦空间导入表（导出批次 #%(n)s）。") % {"n": batch.pk},
                 context=context,
             )
-            requests_move_bulk(
+            partial = requests_move_bulk(
                 requests=touched.filter(state=State.APPROVED),
                 transition=None,
                 actor=actor,
@@ -226,7 +230,7 @@ def export_batch_create(
             )
             batch.totals = [[t["record__credit_type"], t["n"], _number(t["total"])] for t in totals]
             batch.rows = n
-            batch.requests = batch_request_count(batch=batch)
+            batch.requests = len(moved) + len(partial)
             _write_files(batch, limit, stored)
             batch.save()
     except OperationalError as exc:  # a deadlock or serialization failure: nothing was written

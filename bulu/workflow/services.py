@@ -609,6 +609,20 @@ def requests_decide_bulk(
 
 
 BULK_CHUNK = 2000
+# Transitions that change the state and nothing else, with no conditions: the bulk path may
+# apply them row by row in SQL after the state machine said where each source state leads.
+BULK_TRANSITIONS = ("mark_exported", "unmark_exported", "confirm_imported")
+
+
+def _bulk_target(transition: str, source: str) -> str:
+    """Where `transition` takes a request in state `source`, asked of the state machine itself
+    (django-fsm on a request in that state); a transition it refuses aborts the whole move."""
+    probe = BackfillRequest(state=source)
+    method = getattr(probe, transition)
+    if not can_proceed(method):
+        raise ApplicationError(STALE_MESSAGE)
+    method()
+    return str(probe.state)
 
 
 def requests_move_bulk(
@@ -624,72 +638,86 @@ def requests_move_bulk(
     """Move many requests through one transition at once, keeping the per-request invariants.
 
     The same as `_lock` + transition + `_save` + `_log` + `notify` per request, in set-wise
-    statements: rows locked (`FOR UPDATE`, in id order), each instance still goes through the
-    state machine (django-fsm refuses a wrong source state: then nothing is written), one UPDATE
-    per (from, to) state and chunk (version + 1, queue columns cleared: none of the bulk targets
-    waits at a step), tally moves summed into one update per key, approval records and
-    notifications by `bulk_create`, and the `request_changed` listeners told after commit.
-    `transition=None` only logs (the request's state stays; e.g. part of its records exported).
+    statements: rows locked (`FOR UPDATE`, in id order); the state machine decides each source
+    state's target (django-fsm refuses a wrong source state: then nothing is written); one
+    UPDATE per (from, to) state and chunk (version + 1, queue columns cleared: none of the bulk
+    targets waits at a step); tally moves summed into one update per key; approval records and
+    notifications by `bulk_create`; the `request_changed` listeners told after commit.
+    `transition=None` only logs (the state stays; e.g. part of the request's records exported).
     `notify_text` (with `%(title)s`) goes to each applicant. Call inside a transaction.
     Returns the ids handled.
     """
     from bulu.workflow.tasks import send_notification_email
 
+    if transition is not None and transition not in BULK_TRANSITIONS:
+        raise ValueError(f"{transition} is not a bulk transition")
     ids = list(requests.select_for_update().order_by("pk").values_list("pk", flat=True))
     now = timezone.now()
+    targets: dict[str, str] = {}
     moves: dict[tuple[TallyKey | None, TallyKey | None], int] = {}
     emails: list[tuple[list[str], str, str]] = []
     for first in range(0, len(ids), BULK_CHUNK):
         chunk = ids[first : first + BULK_CHUNK]
-        rows = list(
-            BackfillRequest.objects.filter(pk__in=chunk)
-            .select_related("applicant")
-            .only(
-                "pk",
-                "state",
-                "kind",
-                "title",
-                "college_id",
-                "window_id",
-                "submitted_at",
-                "submission",
-                "applicant__email",
-            )
+        rows = BackfillRequest.objects.filter(pk__in=chunk).values_list(
+            "pk",
+            "state",
+            "kind",
+            "title",
+            "college_id",
+            "window_id",
+            "submitted_at",
+            "submission",
+            "applicant_id",
+            "applicant__email",
         )
         groups: dict[tuple[str, str], list[int]] = {}
         records: list[ApprovalRecord] = []
         notes: list[Notification] = []
-        for r in rows:
-            before, from_state = tally_key(r), r.state
+        for (
+            pk,
+            state,
+            kind,
+            title,
+            college,
+            window,
+            submitted,
+            submission,
+            applicant,
+            email,
+        ) in rows:
+            target = state
             if transition is not None:
-                method = getattr(r, transition)
-                if not can_proceed(method):
-                    raise ApplicationError(STALE_MESSAGE)
-                method()
-                groups.setdefault((from_state, r.state), []).append(r.pk)
-                after = tally_key(r)
-                moves[(before, after)] = moves.get((before, after), 0) + 1
+                if state not in targets:
+                    targets[state] = _bulk_target(transition, state)
+                target = targets[state]
+                groups.setdefault((state, target), []).append(pk)
+                if submitted is not None:
+                    key = (
+                        TallyKey(kind, state, college or 0, window or 0),
+                        TallyKey(kind, target, college or 0, window or 0),
+                    )
+                    moves[key] = moves.get(key, 0) + 1
             records.append(
                 ApprovalRecord(
-                    request_id=r.pk,
+                    request_id=pk,
                     actor=actor,
                     decision=decision,
                     opinion=opinion,
-                    from_state=from_state,
-                    to_state=r.state,
-                    submission=r.submission,
+                    from_state=state,
+                    to_state=target,
+                    submission=submission,
                     context=context or {},
                     created_at=now,
                 )
             )
             if notify_text:
-                text = (notify_text % {"title": r.title})[:300]
-                url = reverse("workflow:detail", args=[r.pk])
+                text = (notify_text % {"title": title})[:300]
+                url = reverse("workflow:detail", args=[pk])
                 notes.append(
-                    Notification(recipient_id=r.applicant_id, request_id=r.pk, text=text, url=url)
+                    Notification(recipient_id=applicant, request_id=pk, text=text, url=url)
                 )
-                if r.applicant.email:
-                    emails.append(([r.applicant.email], text, url))
+                if email:
+                    emails.append(([email], text, url))
         for (source, target), pks in groups.items():
             updated = BackfillRequest.objects.filter(pk__in=pks, state=source).update(
                 state=target,
