@@ -12,8 +12,9 @@ them stays small, so neither carries a bigger peak across exec):
   the batch (timed too) so the next round finds the same pool.
 
 Rounds alternate the three writers; medians of `--repeat` rounds (default 3). Before each round of
-ours, untimed, VACUUM ANALYZE of the tables a round churns (what autovacuum would do). The export desk's
-summary (counts and totals per credit type over the pool) is timed through Django's test client.
+ours, untimed, VACUUM ANALYZE of the tables a round churns (what autovacuum would do). The
+export desk's summary (counts and totals per credit type over the pool) is timed through
+Django's test client.
 
 Needs BENCH_DATABASE_URL naming a scratch PostgreSQL database (emptied and filled with
 bench/data.py: 100k requests, 225k credit records of which ~100k wait for export); without it the
