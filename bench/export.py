@@ -46,7 +46,10 @@ TARGET_RECORDS = int(os.environ.get("BENCH_EXPORT_RECORDS", "100000"))
 REQUESTS = int(os.environ.get("BENCH_EXPORT_REQUESTS", "100000"))
 # bench/data.py spreads credits evenly over approved (20 %), exported and imported (25 %)
 # requests: 2.25 credits per waiting one.
-CREDITS = int(os.environ.get("BENCH_EXPORT_CREDITS", str(TARGET_RECORDS * 9 // 4)))
+CREDITS = int(os.environ.get("BENCH_EXPORT_CREDITS", str(TARGET_RECORDS * 23 // 10)))
+# The desk is timed again once the table holds this many records (those added belong to
+# exported and imported requests, so the pool stays the same).
+DESK_RECORDS = int(os.environ.get("BENCH_EXPORT_DESK_RECORDS", "600000"))
 TARGET_SECONDS = 10.0
 TARGET_MB = 150.0
 
@@ -251,7 +254,38 @@ def child_vacuum(csv_path: Path, out_dir: Path) -> dict[str, Any]:
     return {}
 
 
+def child_grow(csv_path: Path, out_dir: Path) -> dict[str, Any]:
+    """Copy records of exported and imported requests until the table holds DESK_RECORDS."""
+    _django()
+    from django.db import connection
+
+    from imports.models import CreditRecord
+
+    copy = 0
+    while CreditRecord.objects.count() < DESK_RECORDS:
+        copy += 1
+        missing = DESK_RECORDS - CreditRecord.objects.count()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO imports_creditrecord (request_id, source_key, student_id, student_no,"
+                " student_name, start_date, end_date, content, category, subcategory, level, award,"
+                " credit_type, value, delivery, created_at)"
+                " SELECT c.request_id, c.source_key || %s, c.student_id, c.student_no,"
+                " c.student_name, c.start_date, c.end_date, c.content, c.category, c.subcategory,"
+                " c.level, c.award, c.credit_type, c.value, c.delivery, c.created_at"
+                " FROM imports_creditrecord c"
+                " JOIN workflow_backfillrequest r ON r.id = c.request_id"
+                " WHERE r.state IN ('exported', 'imported') AND c.source_key NOT LIKE %s"
+                " ORDER BY c.id LIMIT %s",
+                [f"#{copy}", "%#%", missing],
+            )
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE imports_creditrecord")
+    return {"records": CreditRecord.objects.count()}
+
+
 CHILDREN = {
+    "grow": child_grow,
     "vacuum": child_vacuum,
     "setup": lambda a, _b: child_setup(a),
     "naive": child_naive,
@@ -355,18 +389,26 @@ def render(
         + ", ".join(f"{r['seconds']:.2f}" for r in ours)
         + ".",
         "",
-        "| page (center staff) | median (ms) | SQL queries |",
-        "|---|---:|---:|",
+        "| page (center staff) | records in the table | median (ms) | SQL queries |",
+        "|---|---:|---:|---:|",
     ]
-    for label, ms in desk["pages"].items():
-        lines.append(f"| {label} | {ms:.0f} | {desk['queries'][label]} |")
+    for run in (desk, desk["big"]):
+        for label, ms in run["pages"].items():
+            lines.append(f"| {label} | {run['records']:,} | {ms:.0f} | {run['queries'][label]} |")
+    lines += [
+        "",
+        "The desk's counts and totals are one aggregate over the pool (名单导入 records of 已通过 "
+        "requests not in an active batch): the records added for the second line belong to "
+        "exported and imported requests, so the page reads the same pool "
+        f"({setup['pool']:,} records) out of a bigger table.",
+    ]
     verdicts = [
         f"{'met' if seconds < TARGET_SECONDS else 'NOT met'}: {ours[0]['rows']:,} records in "
         f"{seconds:.2f} s (target < {TARGET_SECONDS:.0f} s)",
         f"{'met' if mb < TARGET_MB else 'NOT met'}: peak {mb:.0f} MB of the measuring process "
         f"(target < {TARGET_MB:.0f} MB)",
     ]
-    if ours[0]["rows"] < TARGET_RECORDS * 0.9:
+    if ours[0]["rows"] < 100_000:
         verdicts = [f"not judged: {ours[0]['rows']:,} records is not the target size"]
     lines += ["", "Targets: " + "; ".join(verdicts) + "."]
     return "\n".join(lines) + "\n"
@@ -400,6 +442,9 @@ def main() -> None:
                 print(f"round {round_no + 1} {kind}: {runs[kind][-1]}", flush=True)
         run_child("vacuum", csv_path, work)
         desk = run_child("desk", csv_path, work)
+        grown = run_child("grow", csv_path, work)
+        desk_big = run_child("desk", csv_path, work)
+        desk["records"], desk["big"] = setup["credits"], {**desk_big, **grown}
     from bench.run import write_section
 
     section = render(setup, runs, desk, _other_load(busy_at_start, own_at_start, started))

@@ -40,6 +40,7 @@ def test_it_runs_the_export_bench_at_a_tiny_size(tmp_path: Path) -> None:
                 "BENCH_DATABASE_URL": scratch,
                 "BENCH_EXPORT_RECORDS": "300",
                 "BENCH_EXPORT_REQUESTS": "300",
+                "BENCH_EXPORT_DESK_RECORDS": "1200",
                 "REDIS_URL": "",
             },
             capture_output=True,
