@@ -143,10 +143,12 @@ def _write_files(batch: ExportBatch, limit: int, stored: list[str]) -> list[Expo
                         created=timezone.localtime(batch.created_at).replace(tzinfo=None),
                     )
                 writer.add(record_row(values))
-        finally:
+        except BaseException:
             if writer is not None:
-                writer.close()
+                writer.close(check=False)
+            raise
         if writer is not None:
+            writer.close()
             paths.append((writer.path, writer.rows))
         files: list[ExportFile] = []
         for index, (path, rows) in enumerate(paths, start=1):

@@ -21,7 +21,17 @@ from tests.conftest import School, need
 from tests.exports.conftest import approved_request
 
 TEMPLATE = Path(__file__).parent / "fixtures" / "growth_record_template.xlsx"
-HOSTILE = ["=1+1", "+1+1", "-1+1", "@SUM(A1)", "\tx", "\rx", "＝1+1", '=HYPERLINK("http://x","y")']
+HOSTILE = [
+    "=1+1",
+    "+1+1",
+    "-1+1",
+    "@SUM(A1)",
+    "\tx",
+    "\rx",
+    "＝1+1",
+    '=HYPERLINK("http://x","y")',
+    "-_x0041_ <b>&amp;",  # escapes that must come back as typed
+]
 
 
 def _export(school: School, **kwargs: object) -> bytes:
@@ -122,6 +132,7 @@ def test_it_stores_formula_looking_text_as_text(school: School, tmp_path: Path) 
         # A CR is stored escaped (_x000D_), as Excel does: XML would turn a raw one into LF.
         assert content.data_type == "s" and unescape(content.value) == text
         assert content.quotePrefix, content.coordinate
+        assert row[1].data_type == "s" and not row[1].quotePrefix  # 名0, 名1 …: plain text
     assert rows[0][0].data_type == "s" and rows[0][0].value == "=1+1"
     # No formula element anywhere in the package.
     import zipfile
