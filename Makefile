@@ -43,8 +43,9 @@ pytest: $(STAMP) sysdeps-test
 test: lint typecheck pytest
 
 # `make bench`: roster validation and approval queues on SQLite, PDF forms, collective credits (on
-# BENCH_DATABASE_URL when set), plus the queues and the statistics page on PostgreSQL when
-# BENCH_DATABASE_URL names a scratch database. `make bench-load` (separate, ~40 min) needs it.
+# BENCH_DATABASE_URL when set), plus the queues, the statistics page and the export batches on
+# PostgreSQL when BENCH_DATABASE_URL names a scratch database (the last two say they skipped
+# otherwise). `make bench-load` (separate, ~40 min) needs it.
 bench: $(STAMP) sysdeps
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	BENCH_DATABASE_URL= $(PY) bench/run.py
@@ -54,6 +55,7 @@ bench: $(STAMP) sysdeps
 	@if [ -n "$${BENCH_DATABASE_URL:-}" ]; then $(PY) bench/approval_queues.py; \
 	else echo "bench: set BENCH_DATABASE_URL=postgres://…/scratch for the PostgreSQL queue table"; fi
 	$(PY) bench/stats.py
+	$(PY) bench/export.py
 
 bench-load: $(STAMP) sysdeps
 	$(PY) -m pip install --quiet -e ".[dev,bench]"

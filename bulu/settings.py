@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "cadre",
     "collective",
     "stats",
+    "exports",
 ]
 
 MIDDLEWARE = [
@@ -278,4 +279,8 @@ BULU_PDF_WEB_TIMEOUT = env.float("BULU_PDF_WEB_TIMEOUT", default=30.0)
 BULU_PDF_TASK_SOFT_LIMIT = env.int("BULU_PDF_TASK_SOFT_LIMIT", default=300)
 # An archive download renders at most this many missing PDFs itself; the worker does the rest.
 BULU_PDF_ARCHIVE_RENDERS = env.int("BULU_PDF_ARCHIVE_RENDERS", default=20)
+# 到梦空间 import sheets: rows per workbook; a bigger batch is split into files of the same
+# layout (a zip). 到梦空间 states no limit we could find; 10,000 rows (~0.5 MB) keeps one upload
+# small and quick to check by eye (see docs/decisions.md, "Export batches").
+BULU_EXPORT_ROWS_PER_FILE = env.int("BULU_EXPORT_ROWS_PER_FILE", default=10_000)
 BULU_VERIFY_RATE = env.str("BULU_VERIFY_RATE", default="30/m")

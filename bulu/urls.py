@@ -33,6 +33,7 @@ urlpatterns = [
     path("cadre/", include("cadre.urls")),
     path("imports/", include("imports.urls")),
     path("stats/", include("stats.urls")),
+    path("exports/", include("exports.urls")),
     path("", include("documents.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -106,8 +106,9 @@ def request_summary(request: BackfillRequest) -> str:
     return hooks.summary(request) if hooks and hooks.summary else ""
 
 
-# Called (after commit) with a request's id whenever its approval log grew; e.g. the documents
-# app re-renders the request's PDFs. Listeners register from AppConfig.ready().
+# Called (after commit) with a request's id whenever a decision, submission or withdrawal was
+# logged on it one by one (not the bulk export moves, which change no printed form); e.g. the
+# documents app re-renders the request's PDFs. Listeners register from AppConfig.ready().
 _CHANGE_LISTENERS: list[Callable[[int], None]] = []
 
 

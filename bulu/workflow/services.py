@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django_fsm import ConcurrentTransition, has_transition_perm
+from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
 from accounts.models import Membership, Organization, User
 from accounts.selectors import user_scope
@@ -34,7 +34,7 @@ from bulu.workflow.models import (
 )
 from bulu.workflow.registry import kind_hooks, registered_kinds, request_changed, step_decided
 from bulu.workflow.routing import OWNER_ROLE, MissingStepOwner, StepSpec
-from bulu.workflow.tallies import tally_key, tally_move
+from bulu.workflow.tallies import TallyKey, tally_key, tally_move, tally_move_counts
 
 STALE_MESSAGE = _("该申请刚刚已被他人处理或已更新，请刷新页面后再操作。")
 # Decisions at a step: one person makes at most one of them per submission (four eyes).
@@ -607,6 +607,145 @@ def requests_decide_bulk(
         except ApplicationError as exc:
             failed.append((pk, exc.message))
     return done, failed
+
+
+BULK_CHUNK = 2000
+# Transitions that change the state and nothing else, with no conditions: the bulk path may
+# apply them row by row in SQL after the state machine said where each source state leads.
+BULK_TRANSITIONS = ("mark_exported", "unmark_exported", "confirm_imported")
+
+
+def _bulk_target(transition: str, source: str) -> str:
+    """Where `transition` takes a request in state `source`, asked of the state machine itself
+    (django-fsm on a request in that state); a transition it refuses aborts the whole move."""
+    probe = BackfillRequest(state=source)
+    method = getattr(probe, transition)
+    if not can_proceed(method):
+        raise ApplicationError(STALE_MESSAGE)
+    method()
+    return str(probe.state)
+
+
+def requests_move_bulk(
+    *,
+    requests: QuerySet[BackfillRequest],
+    transition: str | None,
+    actor: User,
+    decision: str,
+    opinion: str = "",
+    context: dict[str, Any] | None = None,
+    notify_text: str = "",
+) -> list[int]:
+    """Move many requests through one transition at once, keeping the per-request invariants.
+
+    The same as `_lock` + transition + `_save` + `_log` + `notify` per request, in set-wise
+    statements: rows locked (`FOR UPDATE`, in id order); the state machine decides each source
+    state's target (django-fsm refuses a wrong source state: then nothing is written); one
+    UPDATE per (from, to) state and chunk (version + 1, queue columns cleared: none of the bulk
+    targets waits at a step); tally moves summed into one update per key; approval records and
+    notifications by `bulk_create`. The `request_changed` listeners are not told: a bulk move
+    (export, import, cancel) decides at no step, so nothing a printed form shows changes — and a
+    100k-record batch would otherwise queue ~20k PDF renders.
+    `transition=None` only logs (the state stays; e.g. part of the request's records exported).
+    `notify_text` (with `%(title)s`) goes to each applicant. Call inside a transaction.
+    Returns the ids handled.
+    """
+    from bulu.workflow.tasks import send_notification_email
+
+    if transition is not None and transition not in BULK_TRANSITIONS:
+        raise ValueError(f"{transition} is not a bulk transition")
+    ids = list(requests.select_for_update().order_by("pk").values_list("pk", flat=True))
+    now = timezone.now()
+    targets: dict[str, str] = {}
+    moves: dict[tuple[TallyKey | None, TallyKey | None], int] = {}
+    emails: list[tuple[list[str], str, str]] = []
+    for first in range(0, len(ids), BULK_CHUNK):
+        chunk = ids[first : first + BULK_CHUNK]
+        rows = BackfillRequest.objects.filter(pk__in=chunk).values_list(
+            "pk",
+            "state",
+            "kind",
+            "title",
+            "college_id",
+            "window_id",
+            "submitted_at",
+            "submission",
+            "applicant_id",
+            "applicant__email",
+        )
+        groups: dict[tuple[str, str], list[int]] = {}
+        records: list[ApprovalRecord] = []
+        notes: list[Notification] = []
+        for (
+            pk,
+            state,
+            kind,
+            title,
+            college,
+            window,
+            submitted,
+            submission,
+            applicant,
+            email,
+        ) in rows:
+            target = state
+            if transition is not None:
+                if state not in targets:
+                    targets[state] = _bulk_target(transition, state)
+                target = targets[state]
+                groups.setdefault((state, target), []).append(pk)
+                if submitted is not None:
+                    key = (
+                        TallyKey(kind, state, college or 0, window or 0),
+                        TallyKey(kind, target, college or 0, window or 0),
+                    )
+                    moves[key] = moves.get(key, 0) + 1
+            records.append(
+                ApprovalRecord(
+                    request_id=pk,
+                    actor=actor,
+                    decision=decision,
+                    opinion=opinion,
+                    from_state=state,
+                    to_state=target,
+                    submission=submission,
+                    context=context or {},
+                    created_at=now,
+                )
+            )
+            if notify_text:
+                text = (notify_text % {"title": title})[:300]
+                url = reverse("workflow:detail", args=[pk])
+                notes.append(
+                    Notification(recipient_id=applicant, request_id=pk, text=text, url=url)
+                )
+                if email:
+                    emails.append(([email], text, url))
+        for (source, target), pks in groups.items():
+            updated = BackfillRequest.objects.filter(pk__in=pks, state=source).update(
+                state=target,
+                version=F("version") + 1,
+                waiting_org=None,
+                waiting_role="",
+                updated_at=now,
+            )
+            if updated != len(pks):
+                raise ApplicationError(STALE_MESSAGE)
+        if transition is not None:
+            Notification.objects.filter(
+                request_id__in=chunk, is_todo=True, done_at__isnull=True
+            ).update(done_at=now, read_at=Coalesce("read_at", now))
+        ApprovalRecord.objects.bulk_create(records, batch_size=BULK_CHUNK)
+        Notification.objects.bulk_create(notes, batch_size=BULK_CHUNK)
+    tally_move_counts(moves)
+
+    def after_commit() -> None:
+        for to, text, url in emails:
+            send_notification_email.delay(to, text, url)
+
+    if ids:
+        transaction.on_commit(after_commit)
+    return ids
 
 
 def notification_mark_read(*, user: User, pks: Iterable[int] | None = None) -> int:

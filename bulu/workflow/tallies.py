@@ -82,3 +82,25 @@ def tally_counts(
         for state, total in qs.values_list("state").annotate(total=Sum("n")).order_by()
         if total
     }
+
+
+def tally_move_counts(moves: dict[tuple[TallyKey | None, TallyKey | None], int]) -> None:
+    """Move many requests' counts at once: one update per tally key (the bulk state moves)."""
+    delta: dict[TallyKey, int] = {}
+    for (before, after), n in moves.items():
+        if before == after or not n:
+            continue
+        if before is not None:
+            delta[before] = delta.get(before, 0) - n
+        if after is not None:
+            delta[after] = delta.get(after, 0) + n
+    for key, n in sorted(delta.items(), key=lambda kv: tuple(kv[0].__dict__.values())):
+        if not n:
+            continue
+        updated = RequestTally.objects.filter(**key.__dict__).update(n=F("n") + n)
+        if not updated:
+            try:
+                with transaction.atomic():
+                    RequestTally.objects.create(**key.__dict__, n=n)
+            except IntegrityError:  # created by a simultaneous transaction meanwhile
+                RequestTally.objects.filter(**key.__dict__).update(n=F("n") + n)

@@ -1,0 +1,68 @@
+"""Two staff members exporting at the same moment on PostgreSQL: no record in two batches."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from bulu.exceptions import ApplicationError
+from bulu.workflow.models import ApprovalRecord, BackfillRequest, Decision, State
+from exports.models import ExportBatch, ExportItem
+from exports.selectors import ExportFilters
+from exports.services import export_batch_cancel, export_batch_create
+from imports.models import CreditRecord
+from tests.conftest import School
+from tests.exports.conftest import approved_request
+
+ROUNDS = 3
+
+
+def _two_at_once(school: School) -> list[str]:
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def export() -> None:
+        barrier.wait()
+        try:
+            batch = export_batch_create(actor=school.dave, filters=ExportFilters())
+            result = f"ok:{batch.rows}"
+        except ApplicationError as exc:
+            result = exc.message
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=export) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return outcomes
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_it_never_puts_one_record_in_two_live_batches(
+    require_postgres: None, school: School
+) -> None:
+    for person in (school.alice, school.olivia, school.gina):
+        approved_request(school, applicant=person, records=40)
+    total = CreditRecord.objects.count()
+    for round_no in range(1, ROUNDS + 1):
+        outcomes = _two_at_once(school)
+        assert len(outcomes) == 2, outcomes
+        rows = sum(int(o.split(":")[1]) for o in outcomes if o.startswith("ok:"))
+        assert rows == total, outcomes  # every record in exactly one of the two batches
+        assert ExportItem.objects.filter(active=True).count() == total
+        assert ExportItem.objects.filter(active=True).values("record").distinct().count() == total
+        assert set(BackfillRequest.objects.values_list("state", flat=True)) == {State.EXPORTED}
+        moved = ApprovalRecord.objects.filter(decision=Decision.EXPORT, to_state=State.EXPORTED)
+        assert moved.count() == 3 * round_no  # each request moved once per round
+        for batch in ExportBatch.objects.filter(state=ExportBatch.State.CREATED):
+            export_batch_cancel(batch=batch, actor=school.dave)
+        assert not ExportItem.objects.filter(active=True).exists()
+        connection.close()
