@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organization, User
 from accounts.selectors import user_scope
-from bulu.workflow.models import Kind, State, Window
+from bulu.workflow.models import BackfillRequest, Kind, State, Window
 from exports.models import ExportBatch, ExportItem
 from imports.models import CreditRecord
 
@@ -160,3 +160,13 @@ def batch_records(*, batch: ExportBatch) -> QuerySet[CreditRecord]:
     return CreditRecord.objects.filter(
         pk__in=ExportItem.objects.filter(batch=batch).values("record_id")
     ).order_by("pk")
+
+
+def batch_requests_imported(*, batch: ExportBatch) -> tuple[int, int]:
+    """(requests of the batch now 已导入到梦空间, requests of the batch in all)."""
+    states = list(
+        BackfillRequest.objects.filter(
+            pk__in=ExportItem.objects.filter(batch=batch).values("record__request_id")
+        ).values_list("state", flat=True)
+    )
+    return sum(1 for s in states if s == State.IMPORTED), len(states)

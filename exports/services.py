@@ -52,6 +52,23 @@ SHEET_FIELDS = (
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+# Key of the PostgreSQL advisory lock that serializes the desk's writes ("bulu" in ASCII).
+DESK_LOCK = 0x62756C75
+
+
+def _desk_lock() -> None:
+    """Serialize creating, confirming and cancelling batches (call first in their transaction).
+
+    Each write decides which requests move ("are all of its records in live / imported batches
+    now?") from what it reads; two writes touching the same request at once would each see the
+    other's items uncommitted and leave the request stuck in the wrong state. These writes are a
+    few a day: one at a time costs nothing. SQLite already runs one writer at a time.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [DESK_LOCK])
+
+
 def _require_center(actor: User) -> None:
     if not user_is_center(actor):
         raise AccessDenied(_("只有二课中心工作人员可以导出到梦空间导入表。"))
@@ -196,6 +213,7 @@ def export_batch_create(
     stored: list[str] = []
     try:
         with transaction.atomic():
+            _desk_lock()
             batch = ExportBatch.objects.create(
                 created_by=actor, filters=filters.describe(), rows_per_file=limit
             )
@@ -298,6 +316,7 @@ def export_batch_confirm(*, batch: ExportBatch, actor: User) -> ExportBatch:
     move to 已导入到梦空间 and their applicants are told 已补录到到梦空间."""
     _require_center(actor)
     with transaction.atomic():
+        _desk_lock()
         locked = _lock_batch(batch)
         if locked.state == ExportBatch.State.CREATED:
             raise ApplicationError(_("该批次尚未下载，请先下载并导入到梦空间后再确认。"))
@@ -338,6 +357,7 @@ def export_batch_cancel(*, batch: ExportBatch, actor: User, reason: str = "") ->
     _require_center(actor)
     reason = (reason or "").strip()[:200]
     with transaction.atomic():
+        _desk_lock()
         locked = _lock_batch(batch)
         if not locked.is_live:
             raise ApplicationError(

@@ -16,6 +16,7 @@ from bulu.web import current_user, paginate
 from exports import selectors, services
 from exports.forms import CancelForm, ExportFilterForm
 from exports.models import ExportFile
+from imports.models import CreditRecord
 
 
 def _center_only(request: HttpRequest) -> None:
@@ -75,9 +76,11 @@ def in_platform(request: HttpRequest) -> HttpResponse:
     """Records approved inside 到梦空间: shown for the record, never exported."""
     _center_only(request)
     form = _filter_form(request)
-    qs = selectors.in_platform_records(filters=form.filters())
+    # Validate first: the filters come from the cleaned data.
     if form.is_bound and not form.is_valid():
-        qs = qs.none()
+        qs = CreditRecord.objects.none()
+    else:
+        qs = selectors.in_platform_records(filters=form.filters())
     page = paginate(request, qs.order_by("-pk"), display=lambda q: q.select_related("request"))
     return render(
         request, "exports/in_platform.html", {"form": form, "page": page, "query": _query(form)}
@@ -140,7 +143,21 @@ def download_file(request: HttpRequest, pk: int, index: int) -> HttpResponseBase
 def confirm(request: HttpRequest, pk: int) -> HttpResponseBase:
     batch = selectors.batch_get_for_user(user=current_user(request), pk=pk)
     services.export_batch_confirm(batch=batch, actor=current_user(request))
-    messages.success(request, _("已确认导入到梦空间；相关申请人已收到“已补录到到梦空间”的消息。"))
+    done, total = selectors.batch_requests_imported(batch=batch)
+    if done == total:
+        text = _(
+            "已确认导入到梦空间；%(n)s 份申请已全部补录，申请人已收到“已补录到到梦空间”的消息。"
+        )
+    elif done:
+        text = _(
+            "已确认导入到梦空间；%(n)s 份申请已全部补录并已通知申请人，另有 %(rest)s 份申请"
+            "还有记录未导入，暂未通知。"
+        )
+    else:
+        text = _(
+            "已确认导入到梦空间；本批次涉及的 %(rest)s 份申请还有其他记录未导入，暂未通知申请人。"
+        )
+    messages.success(request, text % {"n": done, "rest": total - done})
     return redirect("exports:batch", batch.pk)
 
 

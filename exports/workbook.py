@@ -18,11 +18,12 @@ from __future__ import annotations
 import re
 import zipfile
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from django.utils import timezone
 from openpyxl.writer.theme import theme_xml
 
 from imports.roster import COLUMNS, TITLE
@@ -33,7 +34,7 @@ Row = Sequence[Any]
 
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r", "＝")
 _AWARD_SEPARATORS = re.compile(r"[、,，;；/\n]+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")  # \t and \n are kept as they are; \r is not
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]")  # \t and \n kept; \r is not
 _ESCAPE_LOOKALIKE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 _EPOCH = date(1899, 12, 30)  # Excel's day 0 in the 1900 date system (after its 1900 leap bug)
 LETTERS = "ABCDEFGHIJK"
@@ -225,7 +226,13 @@ class SheetWriter:
         self.path = path
         self.expected = rows
         self.rows = 0
-        stamp = (created or datetime(2020, 1, 1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # core.xml wants UTC ("Z"); `created` is local wall time (for the zip entries' times).
+        local = created or datetime(2020, 1, 1)
+        stamp = (
+            timezone.make_aware(local).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            if created
+            else local.strftime("%Y-%m-%dT%H:%M:%SZ")
+        )
         self.zip = zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=6)
         date_time = (created or datetime(2020, 1, 1)).timetuple()[:6]
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -423,10 +423,11 @@ def stats_page(*, scope: StatsScope) -> StatsPage:
             columns=[_("学分类型"), _("成长记录数"), _("学分值合计")],
             rows=type_rows,
             note=_("已通过、已导出和已导入到梦空间的申请所产生的成长记录。"),
+            # Records, not values: 学分, 工时 and 积分 are different units and share no axis.
             chart=charts.BarChart(
-                title=_("各学分类型的学分值合计"),
+                title=_("各学分类型的成长记录数"),
                 labels=[r[0] for r in type_rows],
-                values=[r[2] for r in type_rows],
+                values=[r[1] for r in type_rows],
             ),
         )
     )
@@ -533,7 +534,11 @@ def student_credit_summary(*, user: User) -> list[dict[str, Any]]:
     from stats.tallies import CREDITED_STATES
 
     rows = (
-        CreditRecord.objects.filter(student_id=user.pk, request__state__in=CREDITED_STATES)
+        # A roster row names a 学号 the registry may have learnt only later (student unset).
+        CreditRecord.objects.filter(
+            Q(student_id=user.pk) | Q(student__isnull=True, student_no=user.username),
+            request__state__in=CREDITED_STATES,
+        )
         .values("credit_type")
         .annotate(records=Count("pk"), value=Sum("value"))
         .order_by("credit_type")

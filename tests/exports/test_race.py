@@ -66,3 +66,85 @@ def test_it_never_puts_one_record_in_two_live_batches(
             export_batch_cancel(batch=batch, actor=school.dave)
         assert not ExportItem.objects.filter(active=True).exists()
         connection.close()
+
+
+def _both_at_once(*work: object) -> list[str]:
+    """Run the callables in two threads released together; their outcomes (or messages)."""
+    barrier = threading.Barrier(len(work))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def run(fn: object) -> None:
+        barrier.wait()
+        try:
+            result = str(fn())  # type: ignore[operator]
+        except ApplicationError as exc:
+            result = exc.message
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=run, args=(fn,)) for fn in work]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return outcomes
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_disjoint_batches_at_once_still_move_the_request_they_share(
+    require_postgres: None, school: School
+) -> None:
+    """One request, one record of each credit type; two staff export one type each at the same
+    moment, then confirm both at the same moment: the request ends 已导入, told once."""
+    from datetime import date
+    from decimal import Decimal
+
+    from bulu.workflow.models import Notification
+    from exports.services import export_batch_confirm, export_batch_download
+
+    shared = approved_request(school, credit_type="文体活动学分")
+    CreditRecord.objects.create(
+        request=shared,
+        source_key="item:volunteer",
+        student=school.alice,
+        student_no=school.alice.username,
+        student_name=school.alice.name,
+        start_date=date(2025, 11, 6),
+        content="校运动会志愿服务",
+        category="志愿公益",
+        subcategory="志愿公益",
+        level="校级",
+        credit_type="志愿者工时",
+        value=Decimal(4),
+    )
+    made = _both_at_once(
+        lambda: (
+            export_batch_create(
+                actor=school.dave, filters=ExportFilters(credit_type="文体活动学分")
+            ).pk
+        ),
+        lambda: (
+            export_batch_create(
+                actor=school.dave,
+                filters=ExportFilters(credit_type="志愿者工时"),
+            ).pk
+        ),
+    )
+    assert all(o.isdigit() for o in made), made
+    shared.refresh_from_db()
+    assert shared.state == State.EXPORTED
+    batches = list(ExportBatch.objects.order_by("pk"))
+    for batch in batches:
+        export_batch_download(batch=batch, actor=school.dave)[0].close()
+    confirmed = _both_at_once(
+        *(lambda b=b: export_batch_confirm(batch=b, actor=school.dave).pk for b in batches)
+    )
+    assert sorted(confirmed) == sorted(str(b.pk) for b in batches), confirmed
+    shared.refresh_from_db()
+    assert shared.state == State.IMPORTED
+    told = Notification.objects.filter(request=shared, text__contains="已补录到到梦空间")
+    assert told.count() == 1

@@ -86,7 +86,8 @@ def test_it_confirms_and_cancels_through_post(school: School, batch: ExportBatch
     c = _client(school.dave)
     assert c.get(reverse("exports:confirm", args=[batch.pk])).status_code == 405
     b"".join(c.get(reverse("exports:download", args=[batch.pk])).streaming_content)  # type: ignore[attr-defined]
-    c.post(reverse("exports:confirm", args=[batch.pk]))
+    told = c.post(reverse("exports:confirm", args=[batch.pk]), follow=True).content.decode()
+    assert "1 份申请已全部补录，申请人已收到" in told
     batch.refresh_from_db()
     assert batch.state == ExportBatch.State.IMPORTED
     assert set(BackfillRequest.objects.values_list("state", flat=True)) == {State.IMPORTED}
@@ -158,3 +159,34 @@ def test_it_reads_the_pages_with_as_many_queries_for_few_records_as_for_many(
         approved_request(school, applicant=person, records=30)
     many = [_queries(c, u) for u in urls(big_batch)]
     assert few == many
+
+
+def test_confirming_a_batch_that_completes_no_request_says_nobody_was_told(
+    school: School, credit_types: None
+) -> None:
+    request = approved_request(school, records=1, credit_type="文体活动学分")
+    approved_request(school, records=1, credit_type="志愿者工时")  # another request, left out
+    CreditRecord.objects.filter(credit_type="志愿者工时").update(
+        request=request, source_key="item:other"
+    )
+    part = export_batch_create(actor=school.dave, filters=ExportFilters(credit_type="文体活动学分"))
+    c = _client(school.dave)
+    b"".join(c.get(reverse("exports:download", args=[part.pk])).streaming_content)  # type: ignore[attr-defined]
+    told = c.post(reverse("exports:confirm", args=[part.pk]), follow=True).content.decode()
+    assert "1 份申请还有其他记录未导入，暂未通知申请人" in told
+    request.refresh_from_db()
+    assert request.state == State.APPROVED
+
+
+def test_the_in_platform_list_follows_the_filters(school: School, credit_types: None) -> None:
+    in_platform = CreditRecord.Delivery.IN_PLATFORM
+    approved_request(school, records=1, delivery=in_platform, credit_type="文体活动学分")
+    approved_request(
+        school, applicant=school.olivia, records=2, delivery=in_platform, credit_type="志愿者工时"
+    )
+    c = _client(school.dave)
+    everything = c.get(reverse("exports:in_platform")).context["page"]
+    assert len(everything.object_list) == 3
+    some = c.get(reverse("exports:in_platform"), {"credit_type": "志愿者工时"}).context["page"]
+    assert {r.credit_type for r in some.object_list} == {"志愿者工时"}
+    assert len(some.object_list) == 2

@@ -196,6 +196,18 @@ def test_a_student_sees_their_own_credits_on_the_home_page(
     assert "我的补录学分" not in staff
 
 
+def test_a_roster_row_with_the_students_number_counts_even_before_the_registry_knew_them(
+    client: Client, school: School, known: Known
+) -> None:
+    from imports.models import CreditRecord
+
+    theirs = CreditRecord.objects.filter(student=school.alice).first()
+    assert theirs is not None
+    CreditRecord.objects.filter(pk=theirs.pk).update(student=None)  # matched by 学号 only
+    body = as_user(client, school.alice).get(reverse("home")).content.decode()
+    assert "文体活动学分" in body and "4.00" in body
+
+
 def test_the_student_panel_costs_one_query(client: Client, school: School, known: Known) -> None:
     c = as_user(client, school.alice)
     with CaptureQueriesContext(connection) as captured:

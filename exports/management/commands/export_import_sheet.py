@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import User
 from bulu.exceptions import ApplicationError
+from bulu.workflow.models import Kind
 from exports.selectors import ExportFilters
 from exports.services import export_batch_create, export_batch_download
 
@@ -31,7 +32,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--out", required=True, help="file to write (.xlsx, or .zip if split)")
         parser.add_argument("--by", required=True, help="username of the center staff member")
-        parser.add_argument("--kind", default="", help="personal, cadre or collective")
+        parser.add_argument("--kind", default="", choices=["", *Kind.values], help="补录类型")
         parser.add_argument("--window", type=int, help="补录通知 id")
         parser.add_argument("--college", type=int, help="college (organization) id")
         parser.add_argument("--credit-type", default="", help="学分类型 name")
