@@ -41,6 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import machine_busy_s, own_cpu_s, write_section  # noqa: E402
+
 SECTION = "## Export batches (到梦空间 import sheet)"
 TARGET_RECORDS = int(os.environ.get("BENCH_EXPORT_RECORDS", "100000"))
 REQUESTS = int(os.environ.get("BENCH_EXPORT_REQUESTS", "100000"))
@@ -313,26 +315,12 @@ def run_child(kind: str, csv_path: Path, out_dir: Path) -> dict[str, Any]:
     return result
 
 
-def _machine_busy_s() -> float | None:
-    try:
-        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    except OSError:
-        return None
-    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def _own_cpu_s() -> float:
-    me = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-
 def _other_load(busy: float | None, own: float, started: float) -> str:
     """The sentence bench/run.py's OtherLoad writes, without importing it up front."""
-    now_busy = _machine_busy_s()
+    now_busy = machine_busy_s()
     if busy is None or now_busy is None:
         return ""
-    cores = max((now_busy - busy) - (_own_cpu_s() - own), 0.0) / (time.monotonic() - started)
+    cores = max((now_busy - busy) - (own_cpu_s() - own), 0.0) / (time.monotonic() - started)
     return (
         f" While it ran, other processes on the machine used on average {cores:.2f} of its"
         f" {os.cpu_count()} cores"
@@ -427,7 +415,7 @@ def main() -> None:
         return
     # bench.run (and what it imports) is loaded only after the children ran: the parent must stay
     # small, or its peak would be inherited by the children's ru_maxrss.
-    busy_at_start, own_at_start, started = _machine_busy_s(), _own_cpu_s(), time.monotonic()
+    busy_at_start, own_at_start, started = machine_busy_s(), own_cpu_s(), time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bulu-export-bench-") as tmp:
         work = Path(tmp)
         csv_path = work / "pool.csv"
@@ -445,7 +433,6 @@ def main() -> None:
         grown = run_child("grow", csv_path, work)
         desk_big = run_child("desk", csv_path, work)
         desk["records"], desk["big"] = setup["credits"], {**desk_big, **grown}
-    from bench.run import write_section
 
     section = render(setup, runs, desk, _other_load(busy_at_start, own_at_start, started))
     print(section)

@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import write_section  # noqa: E402
+from bench.common import machine_busy_s, own_cpu_s, write_section  # noqa: E402
 
 REAL_SIZES = (1_000, 10_000, 100_000)
 SIZES = tuple(
@@ -169,22 +169,6 @@ class Memory:
         }
 
 
-def _machine_busy_s() -> float | None:
-    """CPU seconds all cores spent busy since boot (/proc/stat), or None without /proc."""
-    try:
-        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    except OSError:
-        return None
-    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def _own_cpu_s() -> float:
-    """CPU seconds of this process and of the children it has waited for."""
-    me = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-
 class OtherLoad:
     """How much CPU other processes (not this bench and its children) used while it ran.
 
@@ -193,13 +177,13 @@ class OtherLoad:
     """
 
     def __init__(self) -> None:
-        self.busy, self.own, self.at = _machine_busy_s(), _own_cpu_s(), time.monotonic()
+        self.busy, self.own, self.at = machine_busy_s(), own_cpu_s(), time.monotonic()
 
     def cores(self) -> float | None:
-        busy = _machine_busy_s()
+        busy = machine_busy_s()
         if busy is None or self.busy is None:
             return None
-        other = (busy - self.busy) - (_own_cpu_s() - self.own)
+        other = (busy - self.busy) - (own_cpu_s() - self.own)
         return max(other, 0.0) / (time.monotonic() - self.at)
 
     def sentence(self) -> str:

@@ -19,16 +19,16 @@ from tests.exports.conftest import approved_request
 ROUNDS = 3
 
 
-def _two_at_once(school: School) -> list[str]:
-    barrier = threading.Barrier(2)
+def _both_at_once(*work: object) -> list[str]:
+    """Run the callables in two threads released together; their outcomes (or messages)."""
+    barrier = threading.Barrier(len(work))
     outcomes: list[str] = []
     lock = threading.Lock()
 
-    def export() -> None:
+    def run(fn: object) -> None:
         barrier.wait()
         try:
-            batch = export_batch_create(actor=school.dave, filters=ExportFilters())
-            result = f"ok:{batch.rows}"
+            result = str(fn())  # type: ignore[operator]
         except ApplicationError as exc:
             result = exc.message
         finally:
@@ -36,12 +36,19 @@ def _two_at_once(school: School) -> list[str]:
         with lock:
             outcomes.append(result)
 
-    threads = [threading.Thread(target=export) for _ in range(2)]
+    threads = [threading.Thread(target=run, args=(fn,)) for fn in work]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=60)
     return outcomes
+
+
+def _two_at_once(school: School) -> list[str]:
+    def export() -> str:
+        return f"ok:{export_batch_create(actor=school.dave, filters=ExportFilters()).rows}"
+
+    return _both_at_once(export, export)
 
 
 @pytest.mark.services
@@ -66,31 +73,6 @@ def test_it_never_puts_one_record_in_two_live_batches(
             export_batch_cancel(batch=batch, actor=school.dave)
         assert not ExportItem.objects.filter(active=True).exists()
         connection.close()
-
-
-def _both_at_once(*work: object) -> list[str]:
-    """Run the callables in two threads released together; their outcomes (or messages)."""
-    barrier = threading.Barrier(len(work))
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def run(fn: object) -> None:
-        barrier.wait()
-        try:
-            result = str(fn())  # type: ignore[operator]
-        except ApplicationError as exc:
-            result = exc.message
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=run, args=(fn,)) for fn in work]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return outcomes
 
 
 @pytest.mark.services
