@@ -36,6 +36,7 @@ from bulu.workflow.models import (
     StepRole,
     Window,
 )
+from stats import charts
 from stats.models import Scope
 from stats.tallies import BOUNDS, credit_sums, percentile_bucket, wait_histograms
 
@@ -215,6 +216,24 @@ def _state_group_row(by_state: Mapping[str, int]) -> list[int]:
     ]
 
 
+def _submitted_table(
+    key: str, title: str, first: str, rows: list[list[Any]], chart_prefix: str
+) -> Table:
+    """Submitted requests per group (a college, a notice): the state columns and a bar each."""
+    return Table(
+        key=key,
+        title=title,
+        columns=_group_columns(first),
+        rows=rows,
+        note=_("*已通过含已导出、已导入到梦空间的申请。"),
+        chart=charts.BarChart(
+            title=_("%(group)s已提交的申请数") % {"group": chart_prefix},
+            labels=[r[0] for r in rows],
+            values=[r[1] for r in rows],
+        ),
+    )
+
+
 def _group_columns(first: str) -> list[str]:
     return [
         first,
@@ -276,8 +295,6 @@ def oldest_waiting(*, scope: StatsScope) -> list[dict[str, Any]]:
 
 
 def stats_page(*, scope: StatsScope) -> StatsPage:
-    from stats import charts
-
     counts = _request_counts(scope)
     tables: list[Table] = []
 
@@ -332,18 +349,7 @@ def stats_page(*, scope: StatsScope) -> StatsPage:
         [college_label(k), *_state_group_row(by_college[k])] for k in college_keys
     ]
     tables.append(
-        Table(
-            key="college",
-            title=_("按学院的申请数"),
-            columns=_group_columns(_("二级学院")),
-            rows=college_rows,
-            note=_("*已通过含已导出、已导入到梦空间的申请。"),
-            chart=charts.BarChart(
-                title=_("各学院已提交的申请数"),
-                labels=[r[0] for r in college_rows],
-                values=[r[1] for r in college_rows],
-            ),
-        )
+        _submitted_table("college", _("按学院的申请数"), _("二级学院"), college_rows, _("各学院"))
     )
 
     # By notice (补录通知).
@@ -366,17 +372,8 @@ def stats_page(*, scope: StatsScope) -> StatsPage:
         [window_label(k), *_state_group_row(by_window[k])] for k in window_keys
     ]
     tables.append(
-        Table(
-            key="window",
-            title=_("按补录通知的申请数"),
-            columns=_group_columns(_("补录通知")),
-            rows=window_rows,
-            note=_("*已通过含已导出、已导入到梦空间的申请。"),
-            chart=charts.BarChart(
-                title=_("各补录通知已提交的申请数"),
-                labels=[r[0] for r in window_rows],
-                values=[r[1] for r in window_rows],
-            ),
+        _submitted_table(
+            "window", _("按补录通知的申请数"), _("补录通知"), window_rows, _("各补录通知")
         )
     )
 
