@@ -64,21 +64,42 @@ def signature_current(*, user: User) -> SignatureImage | None:
     return signature_at(user_id=user.pk, at=timezone.now())
 
 
-def _image_at(model: type[SignatureImage | SealImage], at: datetime, **owner: int) -> str:
+ImageRow = tuple[int, datetime, bool]  # pk, created_at, has a PNG (False: removed)
+
+
+def _image_rows(
+    model: type[SignatureImage | SealImage], owner_field: str, owner_ids: set[int]
+) -> dict[int, list[ImageRow]]:
+    """Every upload of the given owners, oldest first: one query for all the boxes of a form."""
+    rows: dict[int, list[ImageRow]] = {}
+    if not owner_ids:
+        return rows
+    found = (
+        model.objects.filter(**{f"{owner_field}__in": owner_ids})
+        .order_by("created_at", "pk")
+        .annotate(has_png=ExpressionWrapper(Q(png__isnull=False), output_field=BooleanField()))
+        .values_list(owner_field, "pk", "created_at", "has_png")
+    )
+    for owner, pk, created_at, has_png in found:
+        rows.setdefault(owner, []).append((pk, created_at, has_png))
+    return rows
+
+
+def _image_at(
+    model: type[SignatureImage | SealImage], rows: list[ImageRow] | None, at: datetime
+) -> str:
     """The data URI of the owner's image current at `at` ("" when none or removed).
 
     Images are never changed (a new upload is a new row), so their data URIs are cached by id
     and a form rebuilt for a download reads no image bytes."""
-    found = (
-        model.objects.filter(created_at__lte=at, **owner)
-        .order_by("-created_at", "-pk")
-        .annotate(has_png=ExpressionWrapper(Q(png__isnull=False), output_field=BooleanField()))
-        .values_list("pk", "created_at", "has_png")
-        .first()
-    )
-    if found is None or not found[2]:
+    current = None
+    for row in rows or ():
+        if row[1] > at:
+            break
+        current = row
+    if current is None or not current[2]:
         return ""
-    return _image_uri(model, found[0], found[1])
+    return _image_uri(model, current[0], current[1])
 
 
 @functools.lru_cache(maxsize=256)
@@ -90,7 +111,12 @@ def _image_uri(model: type[SignatureImage | SealImage], pk: int, created_at: dat
 SEAL_ROLES = (StepRole.SECRETARY, StepRole.CENTER, StepRole.COMMITTEE)
 
 
-def _box(step: Any, record: ApprovalRecord | None) -> OpinionBox:
+def _box(
+    step: Any,
+    record: ApprovalRecord | None,
+    signatures: dict[int, list[ImageRow]],
+    seals: dict[int, list[ImageRow]],
+) -> OpinionBox:
     base = {
         "index": step.index,
         "role": step.role,
@@ -101,9 +127,9 @@ def _box(step: Any, record: ApprovalRecord | None) -> OpinionBox:
     if record is None:
         return OpinionBox(**base)
     filing = record.decision in FILING_DECISIONS
-    signature = _image_at(SignatureImage, record.created_at, user_id=record.actor_id)
+    signature = _image_at(SignatureImage, signatures.get(record.actor_id), record.created_at)
     seal = (
-        _image_at(SealImage, record.created_at, organization_id=step.organization_id)
+        _image_at(SealImage, seals.get(step.organization_id), record.created_at)
         if step.role in SEAL_ROLES
         else ""
     )
@@ -123,26 +149,40 @@ def _box(step: Any, record: ApprovalRecord | None) -> OpinionBox:
     )
 
 
-def opinion_boxes(*, request: BackfillRequest) -> list[OpinionBox]:
-    """One box per route step of the current submission, filled from its decision record."""
+def opinion_boxes(
+    *, request: BackfillRequest, records: list[ApprovalRecord] | None = None
+) -> list[OpinionBox]:
+    """One box per route step of the current submission, filled from its decision record.
+
+    `records`: the request's log, oldest first, with actors (verification.signed_records, which
+    the forms read anyway); read here when not given. Four queries whatever the route."""
     steps = list(request.route_steps.select_related("organization").order_by("index"))
-    records = (
-        ApprovalRecord.objects.filter(
-            request_id=request.pk,
-            submission=request.submission,
-            decision__in=(*STEP_DECISIONS, *FILING_DECISIONS),
-            step_index__isnull=False,
+    if records is None:
+        records = list(
+            ApprovalRecord.objects.filter(
+                request_id=request.pk, decision__in=(*STEP_DECISIONS, *FILING_DECISIONS)
+            )
+            .select_related("actor")
+            .order_by("created_at", "pk")
         )
-        .select_related("actor")
-        .order_by("created_at", "pk")
-    )
     by_step: dict[int, ApprovalRecord] = {}
     for record in records:
+        if (
+            record.submission != request.submission
+            or record.step_index is None
+            or record.decision not in (*STEP_DECISIONS, *FILING_DECISIONS)
+        ):
+            continue
         if record.decision in FILING_DECISIONS and not record.context.get("signed_at_filing"):
             continue
-        assert record.step_index is not None
         by_step[record.step_index] = record  # the latest decision at that step
-    return [_box(step, by_step.get(step.index)) for step in steps]
+    signatures = _image_rows(SignatureImage, "user_id", {r.actor_id for r in by_step.values()})
+    seals = _image_rows(
+        SealImage,
+        "organization_id",
+        {s.organization_id for s in steps if s.role in SEAL_ROLES and s.index in by_step},
+    )
+    return [_box(step, by_step.get(step.index), signatures, seals) for step in steps]
 
 
 def document_links(request: BackfillRequest, user: User) -> list[tuple[str, str]]:

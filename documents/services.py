@@ -48,7 +48,7 @@ def shared_context(*, request: BackfillRequest) -> dict[str, Any]:
     records = verification.signed_records(request_id=request.pk)
     code = verification.code_for(request=request, records=records)
     url = verification.verify_url(code)
-    boxes = opinion_boxes(request=request)
+    boxes = opinion_boxes(request=request, records=records)
     by_role: dict[str, list[Any]] = {}
     for box in boxes:
         by_role.setdefault(box.role, []).append(box)
