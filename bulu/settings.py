@@ -283,4 +283,6 @@ BULU_PDF_ARCHIVE_RENDERS = env.int("BULU_PDF_ARCHIVE_RENDERS", default=20)
 # layout (a zip). 到梦空间 states no limit we could find; 10,000 rows (~0.5 MB) keeps one upload
 # small and quick to check by eye (see docs/decisions.md, "Export batches").
 BULU_EXPORT_ROWS_PER_FILE = env.int("BULU_EXPORT_ROWS_PER_FILE", default=10_000)
+# Queue and overview filter choices (colleges, classes, notices) are cached this long per user.
+BULU_FILTER_CHOICES_SECONDS = env.int("BULU_FILTER_CHOICES_SECONDS", default=60)
 BULU_VERIFY_RATE = env.str("BULU_VERIFY_RATE", default="30/m")

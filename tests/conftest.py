@@ -60,6 +60,15 @@ def require_redis() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """The default cache (filter choices) starts empty: ids of one test's rows may recur."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _fast_and_eager(settings: object, tmp_path_factory: pytest.TempPathFactory) -> object:
     # Hashing is deliberately slow in production; tests use a fast hasher.
     settings.PASSWORD_HASHERS = [  # type: ignore[attr-defined]

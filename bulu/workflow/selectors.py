@@ -5,12 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, User
-from accounts.selectors import Scope, user_scope
+from accounts.selectors import (
+    Scope,
+    user_scope,
+    user_scope_classes,
+    user_scope_colleges,
+)
 from bulu.workflow.models import (
     STEP_PERMISSION,
     ApprovalRecord,
@@ -104,9 +111,7 @@ def todo_for_user(*, user: User) -> QuerySet[BackfillRequest]:
 
 def request_list_for_display(qs: QuerySet[BackfillRequest]) -> QuerySet[BackfillRequest]:
     """Everything a list row shows, in a constant number of queries."""
-    return qs.select_related(
-        "applicant", "applicant_org", "college", "current_step__organization", "window"
-    )
+    return qs.select_related("applicant", "applicant_org", "college", "current_step")
 
 
 def todo_filtered(
@@ -293,3 +298,42 @@ def owner_gaps() -> list[OwnerGap]:
                     )
                 )
     return gaps
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    colleges: list[tuple[int, str]]
+    classes: list[tuple[int, str]]
+    windows: list[tuple[int, str]]
+    pick_college_first: bool  # school-wide and no college chosen: no class list yet
+
+
+def queue_filter_choices(*, user: User, college: str) -> FilterChoices:
+    """The choices of the queue and overview filters: the user's colleges, the classes of the
+    chosen college (or of the user's scope), the last dozen notices.
+
+    They change a few times a term, and reading them was three queries on every queue page:
+    kept in the cache per user and chosen college for BULU_FILTER_CHOICES_SECONDS (a class or
+    notice added meanwhile shows up in the lists that much later)."""
+    college = college if college.isdigit() else ""
+    key = f"workflow:filter-choices:{user.pk}:{college}"
+    found = cache.get(key)
+    if isinstance(found, FilterChoices):
+        return found
+    school_wide = user_scope(user=user).school_wide
+    colleges = user_scope_colleges(user=user).order_by("name").values_list("pk", "name")
+    classes = user_scope_classes(user=user)
+    if college:
+        classes = classes.filter(parent_id=int(college))
+    elif school_wide:  # a school has hundreds of classes: choose the college first
+        classes = classes.none()
+    # Notices are a few a year: the last dozen cover the ones anyone still filters by.
+    windows = Window.objects.order_by("-opens_at").values_list("pk", "title")[:12]
+    choices = FilterChoices(
+        colleges=list(colleges),
+        classes=list(classes.order_by("name").values_list("pk", "name")[:200]),
+        windows=list(windows),
+        pick_college_first=school_wide and not college,
+    )
+    cache.set(key, choices, settings.BULU_FILTER_CHOICES_SECONDS)
+    return choices

@@ -19,8 +19,6 @@ from accounts.models import User
 from accounts.selectors import (
     user_is_school_wide,
     user_scope,
-    user_scope_classes,
-    user_scope_colleges,
 )
 from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.web import (
@@ -86,27 +84,13 @@ def _filter_form(request: HttpRequest, user: User, *, with_state: bool) -> Queue
     if not with_state:
         # Everything in a queue is waiting (pending): a state filter would only confuse.
         del form.fields["state"]
-    colleges = user_scope_colleges(user=user).order_by("name")
-    form.fields["college"].choices = [("", _("全部学院")), *((c.pk, c.name) for c in colleges)]  # type: ignore[attr-defined]
-    # Classes of the chosen college (a school has hundreds; a counselor's are few anyway).
-    classes = user_scope_classes(user=user)
-    college = request.GET.get("college", "")
-    if college.isdigit():
-        classes = classes.filter(parent_id=int(college))
-    elif user_is_school_wide(user=user):
-        classes = classes.none()
+    choices = selectors.queue_filter_choices(user=user, college=request.GET.get("college", ""))
+    form.fields["college"].choices = [("", _("全部学院")), *choices.colleges]  # type: ignore[attr-defined]
     form.fields["klass"].choices = [  # type: ignore[attr-defined]
-        (
-            "",
-            _("全部班级")
-            if college.isdigit() or not user_is_school_wide(user=user)
-            else _("先选学院"),
-        ),
-        *((c.pk, c.name) for c in classes.order_by("name")[:200]),
+        ("", _("先选学院") if choices.pick_college_first else _("全部班级")),
+        *choices.classes,
     ]
-    # Notices are a few a year: the last dozen cover the ones anyone still filters by.
-    windows = Window.objects.order_by("-opens_at")[:12]
-    form.fields["window"].choices = [("", _("全部通知")), *((w.pk, w.title) for w in windows)]  # type: ignore[attr-defined]
+    form.fields["window"].choices = [("", _("全部通知")), *choices.windows]  # type: ignore[attr-defined]
     return form
 
 
