@@ -36,3 +36,22 @@ def own_cpu_s() -> float:
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def database_ensure(url: str) -> None:
+    """Create the scratch database if it is not there yet (a fresh machine has none)."""
+    import psycopg2
+    from psycopg2 import sql
+
+    parts = url.split("?", 1)[0].rsplit("/", 1)
+    name = parts[1]
+    connection = psycopg2.connect(parts[0] + "/postgres")
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone() is None:
+                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                print(f"created the database {name}", flush=True)
+    finally:
+        connection.close()

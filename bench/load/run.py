@@ -646,6 +646,9 @@ def main() -> None:
         started = time.perf_counter()
         if not args.reuse_data:
             print(f"building the data in {db_name}", flush=True)
+            from bench.common import database_ensure
+
+            database_ensure(db)
             run([*manage, "migrate", "--noinput", "-v0"], env)
             run([*manage, "flush", "--noinput", "-v0"], env)
             print(run([*manage, "seed_demo", "--force"], env).strip().splitlines()[0], flush=True)
