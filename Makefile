@@ -48,6 +48,7 @@ test: lint typecheck pytest
 # otherwise). `make bench-load` (separate, ~40 min) needs it.
 bench: $(STAMP) sysdeps
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	@$(PY) -c 'import os, bench.common as c; c.database_ensure(os.environ.get("BENCH_DATABASE_URL", ""))'
 	BENCH_DATABASE_URL= $(PY) bench/run.py
 	BENCH_DATABASE_URL= $(PY) bench/approval_queues.py
 	$(PY) bench/pdf.py

@@ -39,7 +39,10 @@ def own_cpu_s() -> float:
 
 
 def database_ensure(url: str) -> None:
-    """Create the scratch database if it is not there yet (a fresh machine has none)."""
+    """Create the scratch PostgreSQL database if it is not there yet (a fresh machine has none);
+    any other URL is left alone."""
+    if not url.startswith(("postgres://", "postgresql://")):
+        return
     import psycopg2
     from psycopg2 import sql
 
