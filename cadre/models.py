@@ -96,7 +96,7 @@ class CadreEntry(models.Model):
     class Meta:
         verbose_name = _("任职记录")
         verbose_name_plural = _("任职记录")
-        ordering = ["request", "row", "pk"]
+        ordering = ["request_id", "row", "pk"]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(term_end__gt=models.F("term_start")), name="cadre_term_order"
@@ -118,7 +118,7 @@ class CadreEvidence(EvidenceFile):
     class Meta:
         verbose_name = _("任职证明")
         verbose_name_plural = _("任职证明")
-        ordering = ["request", "pk"]
+        ordering = ["request_id", "pk"]
 
 
 class UnitReminder(models.Model):

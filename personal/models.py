@@ -81,7 +81,7 @@ class PersonalItem(models.Model):
     class Meta:
         verbose_name = _("补录事项")
         verbose_name_plural = _("补录事项")
-        ordering = ["request", "order", "pk"]
+        ordering = ["request_id", "order", "pk"]
 
     def __str__(self) -> str:
         return self.content
@@ -127,4 +127,4 @@ class Evidence(EvidenceFile):
     class Meta:
         verbose_name = _("证明材料")
         verbose_name_plural = _("证明材料")
-        ordering = ["item", "pk"]
+        ordering = ["item_id", "pk"]

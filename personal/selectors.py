@@ -11,7 +11,7 @@ from django.http import Http404
 from accounts.models import User
 from bulu.workflow.models import BackfillRequest, Kind, State
 from bulu.workflow.selectors import requests_visible_to
-from imports.models import CreditRecord
+from imports.models import CreditRecord, CreditStandardItem
 from personal.models import Evidence, PersonalItem, PersonalRequest
 
 # After final approval nothing the applicant does changes the request (nor after it ended).
@@ -24,15 +24,14 @@ def personal_requests_for_user(*, user: User) -> QuerySet[PersonalRequest]:
 
 
 def _items() -> QuerySet[PersonalItem]:
+    # The standard items are read apart: joined in, they made one query of eleven tables, which
+    # PostgreSQL spent ~3 ms planning on every view of the page (0.3 ms running it).
+    standards = CreditStandardItem.objects.select_related(
+        "subcategory__category", "credit_type", "level"
+    )
     return PersonalItem.objects.select_related(
-        "category",
-        "subcategory",
-        "level",
-        "credit_type",
-        "standard_item__subcategory__category",
-        "standard_item__credit_type",
-        "standard_item__level",
-    ).prefetch_related("evidence")
+        "category", "subcategory", "level", "credit_type"
+    ).prefetch_related(Prefetch("standard_item", queryset=standards), "evidence")
 
 
 def personal_request_get(*, user: User, pk: int) -> PersonalRequest:

@@ -3,14 +3,15 @@
 # otherwise says what to install. "app": PDF rendering; "test": also the browser for UI tests.
 set -euo pipefail
 want=(fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai libharfbuzz-subset0)
-if [ "${1:-app}" = "test" ]; then want+=(chromium poppler-utils); fi
+# LibreOffice: tests open the workbooks the app writes in a real spreadsheet program.
+if [ "${1:-app}" = "test" ]; then want+=(chromium poppler-utils libreoffice-calc-nogui); fi
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null; then
-  echo "bulu: please install these system packages: ${missing[*]} (a CJK font, HarfBuzz subsetting, Chromium for UI tests)" >&2
+  echo "bulu: please install these system packages: ${missing[*]} (a CJK font, HarfBuzz subsetting, Chromium and LibreOffice Calc for tests)" >&2
   exit 0
 fi
 if [ "$(id -u)" = "0" ]; then

@@ -325,7 +325,7 @@ class RouteStep(models.Model):
     class Meta:
         verbose_name = _("审核环节")
         verbose_name_plural = _("审核环节")
-        ordering = ["request", "index"]
+        ordering = ["request_id", "index"]
         constraints = [
             models.UniqueConstraint(fields=["request", "index"], name="route_step_unique_index")
         ]
