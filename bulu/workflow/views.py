@@ -30,7 +30,7 @@ from bulu.web import (
     query_without_page,
 )
 from bulu.workflow import selectors, services
-from bulu.workflow.forms import QueueFilterForm, WindowForm, filter_controls
+from bulu.workflow.forms import QueueFilterForm, WindowForm, filter_controls, filters_active
 from bulu.workflow.models import BackfillRequest, Decision, State, Window
 from bulu.workflow.registry import kind_hooks, registered_kinds, request_summary
 from bulu.workflow.tallies import tally_counts
@@ -118,11 +118,13 @@ def todo(request: HttpRequest) -> HttpResponse:
     filters = _filters(form)
     filters.pop("state")
     qs = selectors.todo_filtered(user=user, **filters)
+    controls = filter_controls(form)
     return render(
         request,
         "workflow/todo.html",
         {
-            "controls": filter_controls(form),
+            "controls": controls,
+            "filters_active": filters_active(controls),
             "page": paginate(request, qs, display=selectors.request_list_for_display),
             "query": query_without_page(request),
         },
@@ -194,7 +196,8 @@ def overview(request: HttpRequest) -> HttpResponse:
         request,
         "workflow/overview.html",
         {
-            "controls": filter_controls(form),
+            "controls": controls,
+            "filters_active": filters_active(controls),
             "page": keyset_page(request, qs, display=selectors.request_list_for_display),
             "query": query_without_page(request),
             "counts": counts,

@@ -143,3 +143,10 @@ document.addEventListener("change", function (event) {
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("form").forEach(filterPositions);
 });
+
+// Filter folds (我的待办, 申请总览) open on wide screens; on a phone they stay folded unless a
+// filter is set, so the list is the first thing seen.
+document.addEventListener("DOMContentLoaded", function () {
+  if (!window.matchMedia("(min-width: 641px)").matches) return;
+  document.querySelectorAll("details[data-open-wide]").forEach(function (d) { d.open = true; });
+});
