@@ -192,6 +192,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     counts = [(label, by_state[value]) for value, label in State.choices if by_state.get(value)]
     state = filters["state"]
     total = by_state.get(state, 0) if state else sum(by_state.values())
+    controls = filter_controls(form)
     return render(
         request,
         "workflow/overview.html",
