@@ -9,6 +9,7 @@ import zipfile
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from pypdf import PdfReader
 
 from bulu.workflow.models import Window
@@ -225,7 +226,8 @@ def test_the_center_downloads_a_windows_forms_as_one_zip_or_pdf(
 ) -> None:
     request = _approved(school, kit)
     pending = club_request(school, kit)  # not approved: not archived
-    day = request.decided_at.date()  # type: ignore[attr-defined]
+    # The archive's dates are local (Asia/Shanghai): after 16:00 UTC the UTC date is a day behind.
+    day = timezone.localtime(request.decided_at).date()  # type: ignore[attr-defined]
     as_user(client, school.dave)
     url = reverse("documents:archive")
     assert client.get(url).status_code == 200
