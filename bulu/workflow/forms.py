@@ -73,8 +73,3 @@ def filter_controls(form: forms.Form) -> list[dict[str, Any]]:
             control["type"] = "number" if isinstance(field, forms.IntegerField) else "text"
         controls.append(control)
     return controls
-
-
-def filters_active(controls: list[dict[str, Any]]) -> int:
-    """How many filters are set: the fold stays open on a phone when any is."""
-    return sum(1 for c in controls if c["value"])

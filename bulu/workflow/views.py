@@ -30,7 +30,7 @@ from bulu.web import (
     query_without_page,
 )
 from bulu.workflow import selectors, services
-from bulu.workflow.forms import QueueFilterForm, WindowForm, filter_controls, filters_active
+from bulu.workflow.forms import QueueFilterForm, WindowForm, filter_controls
 from bulu.workflow.models import BackfillRequest, Decision, State, Window
 from bulu.workflow.registry import kind_hooks, registered_kinds, request_summary
 from bulu.workflow.tallies import tally_counts
@@ -94,6 +94,12 @@ def _filter_form(request: HttpRequest, user: User, *, with_state: bool) -> Queue
     return form
 
 
+def _filter_context(form: QueueFilterForm) -> dict[str, Any]:
+    """The filter fields for the template, and how many are set (the fold stays open then)."""
+    controls = filter_controls(form)
+    return {"controls": controls, "filters_active": sum(1 for c in controls if c["value"])}
+
+
 def _filters(form: QueueFilterForm) -> dict[str, Any]:
     """The valid fields only: an invalid one is dropped on its own (its error is shown)."""
     data: dict[str, Any] = {}
@@ -118,13 +124,11 @@ def todo(request: HttpRequest) -> HttpResponse:
     filters = _filters(form)
     filters.pop("state")
     qs = selectors.todo_filtered(user=user, **filters)
-    controls = filter_controls(form)
     return render(
         request,
         "workflow/todo.html",
         {
-            "controls": controls,
-            "filters_active": filters_active(controls),
+            **_filter_context(form),
             "page": paginate(request, qs, display=selectors.request_list_for_display),
             "query": query_without_page(request),
         },
@@ -192,13 +196,11 @@ def overview(request: HttpRequest) -> HttpResponse:
     counts = [(label, by_state[value]) for value, label in State.choices if by_state.get(value)]
     state = filters["state"]
     total = by_state.get(state, 0) if state else sum(by_state.values())
-    controls = filter_controls(form)
     return render(
         request,
         "workflow/overview.html",
         {
-            "controls": controls,
-            "filters_active": filters_active(controls),
+            **_filter_context(form),
             "page": keyset_page(request, qs, display=selectors.request_list_for_display),
             "query": query_without_page(request),
             "counts": counts,

@@ -31,6 +31,15 @@ BADGE = {
 
 
 @register.simple_tag
+def state_badge(r: BackfillRequest, labels: dict[str, str] | None = None) -> SafeString:
+    """The state as a coloured badge (lists, the request page's title, 我的申请)."""
+    label = labels.get(r.state, r.state) if labels else r.get_state_display()
+    return format_html(
+        '<span class="badge state-{}{}">{}</span>', r.state, BADGE.get(r.state, ""), label
+    )
+
+
+@register.simple_tag
 def request_rows(rows: Iterable[BackfillRequest], selectable: bool = False) -> SafeString:
     """`<tr>`s for `rows` (read with `selectors.request_list_for_display`)."""
     labels = {
@@ -70,7 +79,7 @@ def request_rows(rows: Iterable[BackfillRequest], selectable: bool = False) -> S
                 '<td data-label="{}"><a href="{}">{}</a></td>'
                 '<td data-label="{}">{} <span class="muted">{}</span></td>'
                 '<td data-label="{}">{}</td>'
-                '<td data-label="{}"><span class="badge state-{}{}">{}</span></td>'
+                '<td data-label="{}">{}</td>'
                 '<td data-label="{}">{}</td>'
                 '<td data-label="{}">{}</td>'
                 "</tr>",
@@ -89,9 +98,7 @@ def request_rows(rows: Iterable[BackfillRequest], selectable: bool = False) -> S
                 labels["unit"],
                 unit,
                 labels["state"],
-                r.state,
-                BADGE.get(r.state, ""),
-                states.get(r.state, r.state),
+                state_badge(r, states),
                 labels["step"],
                 r.current_step.label if r.current_step else "—",
                 labels["time"],
