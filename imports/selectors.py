@@ -14,6 +14,7 @@ from django.http import Http404
 from accounts.models import Membership, User
 from accounts.selectors import user_is_school_wide
 from bulu.workflow.models import BackfillRequest, State
+from bulu.xlsx import norm_text
 from imports.models import (
     ActivityCategory,
     ActivityLevel,
@@ -23,7 +24,7 @@ from imports.models import (
     CreditType,
     RosterUpload,
 )
-from imports.roster import CreditKey, CreditSettings, RosterLookups, norm_text
+from imports.roster import CreditKey, CreditSettings, RosterLookups
 
 # Parameters per `IN (...)`: far below SQLite's and PostgreSQL's limits, large enough to keep the
 # number of round trips small (10 queries for 10k 学号s).

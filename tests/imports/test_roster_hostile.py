@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from bulu import xlsx as bulu_xlsx
-from imports import annotate, roster
+from imports import annotate
 from imports.annotate import AnnotateError, roster_annotate
 from imports.roster import RosterReport, roster_check
+from imports.roster.judging import _Judge
 from tests.imports.conftest import fake_lookups, roster_xlsx, row, with_shared_strings
 
 # Everything the check may allocate in Python; the bomb would need 400 MB.
@@ -202,7 +203,7 @@ def test_it_refuses_more_rows_than_the_cap_before_judging_any(
     settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings.BULU_ROSTER_MAX_ROWS = 50
-    monkeypatch.setattr(roster._Judge, "row", lambda *a: pytest.fail("no row may be judged"))
+    monkeypatch.setattr(_Judge, "row", lambda *a: pytest.fail("no row may be judged"))
     data = roster_xlsx([row(学号=f"20210{i:05d}") for i in range(51)])
     report = check(data)
     assert file_code(report) == "too_many_rows"

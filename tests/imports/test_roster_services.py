@@ -12,8 +12,9 @@ import pytest
 from django.utils import timezone
 
 from bulu.exceptions import ApplicationError
-from imports import roster, services
+from imports import services
 from imports.models import RosterUpload
+from imports.roster import reading
 from imports.services import roster_upload_create, roster_upload_retry, roster_validate
 from imports.tasks import roster_validate_task
 from tests.conftest import School
@@ -79,7 +80,7 @@ def test_a_crash_leaves_no_half_recorded_result(
     assert upload.status == "failed"
     assert (upload.result, upload.error_count, bool(upload.annotated)) == (None, 0, False)
     monkeypatch.undo()
-    monkeypatch.setattr(roster, "PROGRESS_EVERY", 1)
+    monkeypatch.setattr(reading, "PROGRESS_EVERY", 1)
     RosterUpload.objects.filter(pk=upload.pk).update(status="queued")
     done = roster_validate(upload_id=upload.pk)
     assert done is not None and done.status == "done" and done.attempts == 2
@@ -108,7 +109,7 @@ def test_an_annotation_that_cannot_be_made_still_records_the_result(
 def test_progress_is_written_while_judging(
     school: School, registry: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(roster, "PROGRESS_EVERY", 10)
+    monkeypatch.setattr(reading, "PROGRESS_EVERY", 10)
     rows = [row(学号="2021010001", 内容=f"活动{i}") for i in range(100)]
     upload = roster_upload_create(
         user=school.bob, fileobj=io.BytesIO(roster_xlsx(rows)), filename="名单.xlsx"
