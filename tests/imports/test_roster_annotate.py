@@ -15,8 +15,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from python_calamine import CalamineWorkbook
 
-from imports import annotate
-from imports.annotate import AUTHOR, SHEET_NAME, AnnotateError, roster_annotate
+from imports.annotate import AUTHOR, SHEET_NAME, AnnotateError, marks, roster_annotate
 from imports.roster import CODE_LABELS, Problem, RosterReport, roster_check
 from tests.imports.conftest import (
     GOOD,
@@ -418,7 +417,7 @@ def test_annotating_holds_a_few_chunks_not_the_whole_sheet() -> None:
 def test_a_file_with_too_many_problems_gets_the_first_ones_and_a_count(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(annotate, "ANNOTATE_MAX_PROBLEMS", 2)
+    monkeypatch.setattr(marks, "ANNOTATE_MAX_PROBLEMS", 2)
     data = roster_xlsx([row(活动等级="乡级", 内容=f"活动{i}") for i in range(3)])
     report = judged(data)
     assert len(report.errors) == 3

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 
 from bulu import xlsx as bulu_xlsx
-from imports import annotate
-from imports.annotate import AnnotateError, roster_annotate
+from imports.annotate import AnnotateError, package, roster_annotate
 from imports.roster import RosterReport, roster_check
 from imports.roster.judging import _Judge
 from tests.imports.conftest import fake_lookups, roster_xlsx, row, with_shared_strings
@@ -43,7 +42,7 @@ def no_parser(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
 
     def arm() -> None:
         monkeypatch.setattr(bulu_xlsx.CalamineWorkbook, "from_filelike", refuse)
-        monkeypatch.setattr(annotate, "_copy", refuse)
+        monkeypatch.setattr(package, "_copy", refuse)
 
     return arm
 
