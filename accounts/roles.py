@@ -47,7 +47,7 @@ CENTER_STAFF_MODEL_PERMISSIONS: tuple[str, ...] = (
         for model in models
         for action in ("view", "add", "change", "delete")
     ),
-    "imports.view_creditrecord",
+    "credits.view_creditrecord",
     "workflow.view_backfillrequest",
     "workflow.view_approvalrecord",
     # Users are only viewed: change_user in the admin could grant superuser status.

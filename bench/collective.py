@@ -103,8 +103,8 @@ def measure(request: Any) -> dict[str, Any]:
     from bulu.workflow.selectors import request_may_act
     from bulu.workflow.services import request_decide, step_people
     from collective.services import collective_on_approved
+    from credits.models import CreditRecord
     from imports.entries import RosterEntry
-    from imports.models import CreditRecord
 
     step = request.current_step
     reviewer = next(u for u in step_people(step) if request_may_act(user=u, request=request))

@@ -212,7 +212,7 @@ def _items(made: list[tuple[int, int, str, int]], rng: random.Random) -> int:
 def _credits(made: list[tuple[int, int, str, int]], total: int) -> int:
     """`total` credit records spread evenly over the approved, exported and imported requests."""
     from accounts.models import User
-    from imports.models import CreditRecord
+    from credits.models import CreditRecord
 
     credited = [(pk, applicant, state) for pk, applicant, state, _n in made if state in CREDITED]
     if not credited:

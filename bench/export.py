@@ -261,7 +261,7 @@ def child_grow(csv_path: Path, out_dir: Path) -> dict[str, Any]:
     _django()
     from django.db import connection
 
-    from imports.models import CreditRecord
+    from credits.models import CreditRecord
 
     copy = 0
     while CreditRecord.objects.count() < DESK_RECORDS:

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "accounts",
     "bulu.workflow",
     "documents",
+    "credits",
     "imports",
     "personal",
     "cadre",

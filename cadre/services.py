@@ -22,8 +22,8 @@ from bulu.workflow.services import request_ensure_editable, request_submit
 from cadre.lists import ListError, ListProblem, RawRow, judge_list, read_list_file
 from cadre.models import CadreEntry, CadreEvidence, CadrePosition, CadreRequest, UnitKind
 from cadre.terms import school_year_label, term_problem
-from imports.credits import credit_records_create
-from imports.models import CreditRecord
+from credits.models import CreditRecord
+from credits.services import credit_records_create
 
 ENDED_STATES = (State.WITHDRAWN, State.REJECTED)
 CREDITED_STATES = (State.APPROVED, State.EXPORTED, State.IMPORTED)

@@ -20,9 +20,10 @@ from bulu.workflow import routing
 from bulu.workflow.models import STEP_PERMISSION, BackfillRequest, Decision, Kind
 from bulu.workflow.services import request_ensure_editable, request_submit
 from collective.models import CollectiveRequest
-from imports.credits import credit_records_announce
+from credits.models import CreditRecord
+from credits.services import credit_records_announce
 from imports.entries import roster_entries_flag, roster_entries_to_credits, roster_totals
-from imports.models import CreditRecord, CreditStandardItem, RosterEntry, RosterUpload
+from imports.models import CreditStandardItem, RosterEntry, RosterUpload
 from imports.services import roster_upload_create
 
 UNIT_KINDS = (Organization.Kind.BRANCH, Organization.Kind.STUDENT_ORG, Organization.Kind.CLUB)

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from imports.models import CreditRecord
+from credits.models import CreditRecord
 
 
 def _file_upload_to(instance: ExportFile, filename: str) -> str:

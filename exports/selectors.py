@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 from accounts.models import Organization, User
 from accounts.selectors import user_scope
 from bulu.workflow.models import BackfillRequest, Kind, State, Window
+from credits.models import CreditRecord
 from exports.models import ExportBatch, ExportItem
-from imports.models import CreditRecord
 
 # Requests whose credits exist (final approval done); IN_PLATFORM records of any of them.
 CREDITED_STATES = (State.APPROVED, State.EXPORTED, State.IMPORTED)

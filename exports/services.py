@@ -29,10 +29,10 @@ from accounts.models import User
 from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.workflow.models import BackfillRequest, Decision, State
 from bulu.workflow.services import requests_move_bulk
+from credits.models import CreditRecord
 from exports.models import ExportBatch, ExportDownload, ExportFile, ExportItem
 from exports.selectors import ExportFilters, export_pool, user_is_center
 from exports.workbook import SheetWriter, record_row
-from imports.models import CreditRecord
 
 logger = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from bulu.web import current_user, paginate
+from credits.models import CreditRecord
 from exports import selectors, services
 from exports.forms import CancelForm, ExportFilterForm
 from exports.models import ExportFile
-from imports.models import CreditRecord
 
 
 def _center_only(request: HttpRequest) -> None:

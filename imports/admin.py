@@ -1,32 +1,16 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from credits.admin import ReadOnlyAdmin
 from imports.models import (
     ActivityCategory,
     ActivityLevel,
     ActivitySubcategory,
-    CreditRecord,
     CreditStandardItem,
     CreditType,
     RosterUpload,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin[Any]):
-    """Records made by services only: visible here, never edited by hand."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class ActivitySubcategoryInline(admin.TabularInline[ActivitySubcategory, ActivityCategory]):
@@ -73,24 +57,6 @@ class CreditStandardItemAdmin(admin.ModelAdmin[CreditStandardItem]):
     search_fields = ["name", "award", "subcategory__name", "subcategory__category__name"]
     list_select_related = ["subcategory__category", "level", "credit_type"]
     autocomplete_fields = ["subcategory"]
-
-
-@admin.register(CreditRecord)
-class CreditRecordAdmin(ReadOnlyAdmin):
-    list_display = [
-        "student_no",
-        "student_name",
-        "content",
-        "start_date",
-        "credit_type",
-        "value",
-        "request",
-        "delivery",
-    ]
-    list_filter = ["delivery", "credit_type", "category"]
-    search_fields = ["student_no", "student_name", "content"]
-    list_select_related = ["request"]
-    date_hierarchy = "start_date"
 
 
 @admin.register(RosterUpload)

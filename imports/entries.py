@@ -20,7 +20,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from bulu.workflow.models import State
-from imports.models import CreditRecord, RosterEntry, RosterUpload
+from credits.models import CreditRecord
+from imports.models import RosterEntry, RosterUpload
 from imports.roster import RosterRow
 
 CHUNK = 1000

@@ -15,11 +15,11 @@ from accounts.models import Membership, User
 from accounts.selectors import user_is_school_wide
 from bulu.workflow.models import BackfillRequest, State
 from bulu.xlsx import norm_text
+from credits.models import CreditRecord
 from imports.models import (
     ActivityCategory,
     ActivityLevel,
     ActivitySubcategory,
-    CreditRecord,
     CreditStandardItem,
     CreditType,
     RosterUpload,

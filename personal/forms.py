@@ -12,12 +12,12 @@ from django.utils.translation import gettext_lazy as _
 
 from bulu.exceptions import ApplicationError
 from bulu.workflow.models import BackfillRequest
+from credits.models import CreditRecord
 from imports.forms import StandardItemSelect
 from imports.models import (
     ActivityCategory,
     ActivityLevel,
     ActivitySubcategory,
-    CreditRecord,
     CreditStandardItem,
     CreditType,
 )

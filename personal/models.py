@@ -10,11 +10,11 @@ from bulu.uploads import EvidenceFile
 # Migrations name the upload path by this module: it stays importable from here.
 from bulu.uploads import evidence_path as evidence_path
 from bulu.workflow.models import BackfillRequest
+from credits.models import CreditRecord
 from imports.models import (
     ActivityCategory,
     ActivityLevel,
     ActivitySubcategory,
-    CreditRecord,
     CreditStandardItem,
     CreditType,
 )

@@ -11,7 +11,8 @@ from django.http import Http404
 from accounts.models import User
 from bulu.workflow.models import BackfillRequest, Kind, State
 from bulu.workflow.selectors import requests_visible_to
-from imports.models import CreditRecord, CreditStandardItem
+from credits.models import CreditRecord
+from imports.models import CreditStandardItem
 from personal.models import Evidence, PersonalItem, PersonalRequest
 
 # After final approval nothing the applicant does changes the request (nor after it ended).

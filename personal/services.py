@@ -21,8 +21,9 @@ from bulu.uploads import evidence_store
 from bulu.workflow import routing
 from bulu.workflow.models import BackfillRequest, Decision, Kind, State
 from bulu.workflow.services import request_ensure_editable, request_submit
-from imports.credits import credit_records_create
-from imports.models import CreditRecord, CreditStandardItem, CreditType
+from credits.models import CreditRecord
+from credits.services import credit_records_create
+from imports.models import CreditStandardItem, CreditType
 from personal.models import Evidence, PersonalItem, PersonalRequest
 from personal.selectors import FROZEN_STATES
 

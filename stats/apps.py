@@ -10,7 +10,7 @@ class StatsConfig(AppConfig):
 
     def ready(self) -> None:
         from bulu.workflow.registry import step_decided_listen
-        from imports.credits import credit_records_created_listen
+        from credits.services import credit_records_created_listen
         from stats.tallies import credit_tally_add, wait_tally_add
 
         credit_records_created_listen(credit_tally_add)

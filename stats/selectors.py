@@ -533,7 +533,7 @@ def student_credit_summary(*, user: User) -> list[dict[str, Any]]:
     is a credited one, so the request's state is not read here. The join to the requests it
     saved made this the dearest query of a student's home page (a 45,000-row hash join at
     100,000 requests; see docs/decisions.md)."""
-    from imports.models import CreditRecord
+    from credits.models import CreditRecord
 
     rows = (
         # A roster row names a 学号 the registry may have learnt only later (student unset).

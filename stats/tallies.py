@@ -28,8 +28,8 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Lag
 
 from bulu.workflow.models import ApprovalRecord, BackfillRequest, Decision, State
-from imports.credits import CreditSums
-from imports.models import CreditRecord
+from credits.models import CreditRecord
+from credits.services import CreditSums
 from stats.models import CreditTally, Scope, WaitTally
 
 CREDITED_STATES = (State.APPROVED, State.EXPORTED, State.IMPORTED)

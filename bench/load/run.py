@@ -84,7 +84,7 @@ def child_targets(_spec: str) -> dict[str, Any]:
 
     from accounts.models import Membership, Organization, User
     from bulu.workflow.models import BackfillRequest
-    from imports.models import CreditRecord
+    from credits.models import CreditRecord
 
     # Students: each with their newest credited request (items and credit records on its page).
     with_credits = CreditRecord.objects.values("request_id")

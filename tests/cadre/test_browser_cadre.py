@@ -12,7 +12,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from bulu.workflow.models import State
 from cadre.models import CadreRequest
-from imports.models import CreditRecord
+from credits.models import CreditRecord
 from tests.browser import decide_on_page, login, logout
 from tests.cadre.conftest import Cadre, list_xlsx
 from tests.conftest import CspWatch, School, need

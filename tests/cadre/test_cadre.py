@@ -18,7 +18,7 @@ from cadre import services
 from cadre.lists import ListError
 from cadre.models import CadreEntry, CadreRequest
 from cadre.terms import one_year_after, term_problem
-from imports.models import CreditRecord
+from credits.models import CreditRecord
 from tests.cadre.conftest import TERM, Cadre, list_xlsx, served
 from tests.conftest import School, decide
 from tests.personal.conftest import PNG

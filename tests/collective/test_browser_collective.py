@@ -11,7 +11,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from bulu.workflow.models import State
 from collective.models import CollectiveRequest
-from imports.models import CreditRecord
+from credits.models import CreditRecord
 from tests.browser import decide_on_page, login
 from tests.collective.conftest import Kit, roster_file, roster_row
 from tests.conftest import CspWatch, School, need

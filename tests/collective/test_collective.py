@@ -15,7 +15,8 @@ from bulu.workflow.models import ApprovalRecord, Decision, State
 from bulu.workflow.services import request_withdraw
 from collective import services
 from collective.models import CollectiveRequest
-from imports.models import CreditRecord, RosterEntry
+from credits.models import CreditRecord
+from imports.models import RosterEntry
 from tests.collective.conftest import Kit, attach, filled, ready_request, roster_row
 from tests.conftest import School, decide
 

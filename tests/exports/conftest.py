@@ -12,7 +12,8 @@ from django.utils import timezone
 from accounts.models import User
 from bulu.workflow.models import Kind, State
 from bulu.workflow.tallies import tallies_rebuild
-from imports.models import CreditRecord, CreditType
+from credits.models import CreditRecord
+from imports.models import CreditType
 from personal.models import PersonalRequest
 from tests.conftest import School
 

@@ -9,10 +9,10 @@ from django.db import connection
 
 from bulu.exceptions import ApplicationError
 from bulu.workflow.models import ApprovalRecord, BackfillRequest, Decision, State
+from credits.models import CreditRecord
 from exports.models import ExportBatch, ExportItem
 from exports.selectors import ExportFilters
 from exports.services import export_batch_cancel, export_batch_create
-from imports.models import CreditRecord
 from tests.conftest import School
 from tests.exports.conftest import approved_request
 

@@ -19,6 +19,7 @@ from bulu.workflow.models import (
     State,
 )
 from bulu.workflow.tallies import tallies_rebuild, tally_counts
+from credits.models import CreditRecord
 from exports.models import ExportBatch, ExportItem
 from exports.selectors import ExportFilters, export_pool, export_pool_summary, in_platform_records
 from exports.services import (
@@ -27,7 +28,6 @@ from exports.services import (
     export_batch_create,
     export_batch_download,
 )
-from imports.models import CreditRecord
 from tests.conftest import School
 from tests.exports.conftest import approved_request
 

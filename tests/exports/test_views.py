@@ -14,10 +14,10 @@ from django.urls import reverse
 
 from accounts.models import User
 from bulu.workflow.models import BackfillRequest, State
+from credits.models import CreditRecord
 from exports.models import ExportBatch
 from exports.selectors import ExportFilters
 from exports.services import export_batch_create
-from imports.models import CreditRecord
 from tests.conftest import School
 from tests.exports.conftest import approved_request
 

@@ -12,7 +12,8 @@ import pytest
 from accounts.models import User
 from accounts.services import role_grant
 from bulu.workflow.models import BackfillRequest, Kind, State
-from imports.models import ActivityCategory, CreditRecord
+from credits.models import CreditRecord
+from imports.models import ActivityCategory
 from imports.roster import Problem, RosterReport, roster_check
 from imports.selectors import roster_lookups_fingerprint, roster_lookups_load
 from tests.conftest import School

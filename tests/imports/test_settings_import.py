@@ -208,7 +208,6 @@ def admin_client_(db: None, client: Client) -> Client:
         "activitylevel",
         "credittype",
         "creditstandarditem",
-        "creditrecord",
         "rosterupload",
     ],
 )
@@ -220,9 +219,10 @@ def test_the_admin_lists_every_imports_model_in_chinese(admin_client_: Client, m
 
 
 def test_credit_records_are_read_only_in_the_admin(admin_client_: Client) -> None:
-    assert admin_client_.get(reverse("admin:imports_creditrecord_add")).status_code == 403
-    page = admin_client_.get(reverse("admin:imports_creditrecord_changelist")).content.decode()
-    assert reverse("admin:imports_creditrecord_add") not in page
+    assert admin_client_.get(reverse("admin:credits_creditrecord_add")).status_code == 403
+    page = admin_client_.get(reverse("admin:credits_creditrecord_changelist")).content.decode()
+    assert reverse("admin:credits_creditrecord_add") not in page
+    assert "成长记录" in page
 
 
 def test_it_imports_an_optional_per_record_limit_per_credit_type(db: None) -> None:

@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from bulu.workflow.models import Decision, State
-from imports.models import CreditRecord, CreditStandardItem, CreditType
+from credits.models import CreditRecord
+from imports.models import CreditStandardItem, CreditType
 from personal import services
 from personal.models import Evidence, PersonalItem, PersonalRequest
 from tests.conftest import School, decide

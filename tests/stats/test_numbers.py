@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from bulu.workflow.models import BackfillRequest, Kind, State
-from imports.credits import credit_records_announce, credit_records_create
-from imports.models import CreditRecord
+from credits.models import CreditRecord
+from credits.services import credit_records_announce, credit_records_create
 from personal import services
 from personal.services import personal_on_approved
 from stats.models import CreditTally, Scope, WaitTally

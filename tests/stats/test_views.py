@@ -199,7 +199,7 @@ def test_a_student_sees_their_own_credits_on_the_home_page(
 def test_a_roster_row_with_the_students_number_counts_even_before_the_registry_knew_them(
     client: Client, school: School, known: Known
 ) -> None:
-    from imports.models import CreditRecord
+    from credits.models import CreditRecord
 
     theirs = CreditRecord.objects.filter(student=school.alice).first()
     assert theirs is not None

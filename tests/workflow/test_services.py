@@ -10,7 +10,7 @@ from accounts.models import User
 from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.workflow.models import ApprovalRecord, Decision, ImmutableError, Notification, State
 from bulu.workflow.services import request_decide, request_withdraw, requests_decide_bulk
-from imports.models import CreditRecord
+from credits.models import CreditRecord
 from personal import services
 from personal.models import PersonalRequest
 from tests.conftest import School, decide
