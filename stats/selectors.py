@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
@@ -30,28 +29,30 @@ from bulu.exceptions import AccessDenied
 from bulu.workflow.models import (
     STEP_PERMISSION,
     BackfillRequest,
-    Kind,
     RequestTally,
     State,
     StepRole,
     Window,
 )
-from stats import charts
 from stats.models import Scope
-from stats.tallies import BOUNDS, credit_sums, percentile_bucket, wait_histograms
-
-# Submitted requests only: a draft never submitted is its author's alone.
-SHOWN_STATES = (
-    State.PENDING,
-    State.RETURNED,
-    State.REJECTED,
-    State.WITHDRAWN,
-    State.APPROVED,
-    State.EXPORTED,
-    State.IMPORTED,
+from stats.tables import (
+    PASSED,
+    Counts,
+    Groups,
+    Table,
+    by_type,
+    college_table,
+    college_window_table,
+    credit_category_table,
+    credit_type_table,
+    kind_state_table,
+    state_totals,
+    sum_by,
+    wait_table,
+    window_table,
 )
-PASSED = (State.APPROVED, State.EXPORTED, State.IMPORTED)
-MATRIX_WINDOWS = 6  # the per-college table shows the latest notices
+from stats.tallies import credit_sums, wait_histograms
+
 OLDEST = 10
 
 
@@ -109,32 +110,7 @@ def stats_scope_for_user(*, user: User, params: Mapping[str, str]) -> StatsScope
     return StatsScope(level, tuple(allowed), "、".join(allowed.values()), param, choices)
 
 
-# --- the page's tables ---------------------------------------------------------------------------
-
-
-@dataclass
-class Table:
-    """One table of the page (and its xlsx download); `chart` is drawn beside it."""
-
-    key: str
-    title: str
-    columns: list[str]
-    rows: list[list[Any]]
-    note: str = ""
-    chart: Any = None  # a stats.charts chart, or None when a table reads better
-    heat: list[list[int]] = field(default_factory=list)  # per-cell shade 0–4 (the matrix)
-
-    @property
-    def display_rows(self) -> list[list[tuple[Any, str]]]:
-        """Rows as (value, CSS class): the first cell is a label, the rest numbers."""
-        out = []
-        for i, row in enumerate(self.rows):
-            cells: list[tuple[Any, str]] = [(row[0], "")]
-            for j, value in enumerate(row[1:]):
-                shade = self.heat[i][j] if self.heat else 0
-                cells.append((value, f"num heat-{shade}" if shade else "num"))
-            out.append(cells)
-        return out
+# --- the page's counts ---------------------------------------------------------------------------
 
 
 def _request_counts(scope: StatsScope) -> list[tuple[str, str, int, int, int]]:
@@ -155,34 +131,6 @@ def _request_counts(scope: StatsScope) -> list[tuple[str, str, int, int, int]]:
     return [(k, s, c or 0, w or 0, n) for k, s, c, w, n in rows]
 
 
-def _state_label(state: str) -> str:
-    return str(State(state).label) if state in State.values else state
-
-
-def _kind_label(kind: str) -> str:
-    return str(Kind(kind).label) if kind in Kind.values else kind
-
-
-def wait_text(bucket: int | None) -> str:
-    """A percentile read from its bucket: "≤ 3 天", "≤ 4 小时", "> 90 天"."""
-    if bucket is None:
-        return "—"
-    bound = BOUNDS[bucket]
-    if bound == float("inf"):
-        return _("> %(n)d 天") % {"n": round(BOUNDS[-2] / 86400)}
-    hours = bound / 3600
-    if hours < 24:
-        return _("≤ %(n)d 小时") % {"n": round(hours)}
-    return _("≤ %(n)d 天") % {"n": round(hours / 24)}
-
-
-def wait_days(bucket: int | None) -> float:
-    if bucket is None:
-        return 0.0
-    bound = BOUNDS[bucket] if bucket < len(BOUNDS) - 1 else BOUNDS[-2]
-    return bound / 86400
-
-
 @dataclass
 class StatsPage:
     scope: StatsScope
@@ -195,55 +143,6 @@ class StatsPage:
             if t.key == key:
                 return t
         raise Http404
-
-
-def _sum_by(counts: list[tuple[str, str, int, int, int]], index: int) -> dict[Any, dict[str, int]]:
-    """Counts per state, grouped by the tuple position `index` (0 kind, 2 college, 3 notice)."""
-    out: dict[Any, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for row in counts:
-        out[row[index]][row[1]] += row[4]
-    return out
-
-
-def _state_group_row(by_state: Mapping[str, int]) -> list[int]:
-    return [
-        sum(by_state.values()),
-        by_state.get(State.PENDING, 0),
-        by_state.get(State.RETURNED, 0),
-        sum(by_state.get(s, 0) for s in PASSED),
-        by_state.get(State.REJECTED, 0),
-        by_state.get(State.WITHDRAWN, 0),
-    ]
-
-
-def _submitted_table(
-    key: str, title: str, first: str, rows: list[list[Any]], chart_prefix: str
-) -> Table:
-    """Submitted requests per group (a college, a notice): the state columns and a bar each."""
-    return Table(
-        key=key,
-        title=title,
-        columns=_group_columns(first),
-        rows=rows,
-        note=_("*已通过含已导出、已导入到梦空间的申请。"),
-        chart=charts.BarChart(
-            title=_("%(group)s已提交的申请数") % {"group": chart_prefix},
-            labels=[r[0] for r in rows],
-            values=[r[1] for r in rows],
-        ),
-    )
-
-
-def _group_columns(first: str) -> list[str]:
-    return [
-        first,
-        _("已提交"),
-        _("审核中"),
-        _("退回修改"),
-        _("已通过*"),
-        _("不予通过"),
-        _("已撤回"),
-    ]
 
 
 def oldest_waiting(*, scope: StatsScope) -> list[dict[str, Any]]:
@@ -294,200 +193,53 @@ def oldest_waiting(*, scope: StatsScope) -> list[dict[str, Any]]:
     return out
 
 
-def stats_page(*, scope: StatsScope) -> StatsPage:
-    counts = _request_counts(scope)
-    tables: list[Table] = []
-
-    # Requests by kind and state.
-    by_kind = _sum_by(counts, 0)
-    states_total: dict[str, int] = defaultdict(int)
-    for per in by_kind.values():
-        for state, n in per.items():
-            states_total[state] += n
-    kinds = [k for k in Kind.values if k in by_kind]
-    tables.append(
-        Table(
-            key="kind_state",
-            title=_("按类型和状态的申请数"),
-            columns=[_("补录类型"), *(_state_label(s) for s in SHOWN_STATES), _("合计")],
-            rows=[
-                [
-                    _kind_label(k),
-                    *(by_kind[k].get(s, 0) for s in SHOWN_STATES),
-                    sum(by_kind[k].values()),
-                ]
-                for k in kinds
-            ]
-            + [
-                [
-                    _("合计"),
-                    *(states_total.get(s, 0) for s in SHOWN_STATES),
-                    sum(states_total.values()),
-                ]
-            ],
-            chart=charts.BarChart(
-                title=_("各状态的申请数"),
-                labels=[_state_label(s) for s in SHOWN_STATES],
-                values=[states_total.get(s, 0) for s in SHOWN_STATES],
-            ),
-        )
-    )
-
-    # By college.
-    by_college = _sum_by(counts, 2)
-    college_names = dict(
+def _colleges(counts: Counts) -> Groups:
+    by_college = sum_by(counts, 2)
+    names = dict(
         Organization.objects.filter(pk__in=sorted(k for k in by_college if k)).values_list(
             "pk", "name"
         )
     )
-    college_keys = sorted(by_college, key=lambda k: (k == 0, college_names.get(k, ""), k))
+    keys = sorted(by_college, key=lambda k: (k == 0, names.get(k, ""), k))
+    return Groups(keys=keys, names=names, empty=_("（无学院）"))
 
-    def college_label(k: int) -> str:
-        return college_names.get(k, "") if k else _("（无学院）")
 
-    college_rows: list[list[Any]] = [
-        [college_label(k), *_state_group_row(by_college[k])] for k in college_keys
-    ]
-    tables.append(
-        _submitted_table("college", _("按学院的申请数"), _("二级学院"), college_rows, _("各学院"))
-    )
-
-    # By notice (补录通知).
-    by_window = _sum_by(counts, 3)
+def _windows(counts: Counts) -> Groups:
+    by_window = sum_by(counts, 3)
     windows = {
         w.pk: w
         for w in Window.objects.filter(pk__in=sorted(k for k in by_window if k)).only(
             "pk", "title", "kind", "opens_at"
         )
     }
-    window_keys = sorted(
+    keys = sorted(
         by_window,
         key=lambda k: (k == 0, -(windows[k].opens_at.timestamp() if k in windows else 0), k),
     )
+    names = {k: w.title for k, w in windows.items()}
+    return Groups(keys=keys, names=names, empty=_("（无补录通知）"))
 
-    def window_label(k: int) -> str:
-        return windows[k].title if k in windows else _("（无补录通知）")
 
-    window_rows: list[list[Any]] = [
-        [window_label(k), *_state_group_row(by_window[k])] for k in window_keys
+def stats_page(*, scope: StatsScope) -> StatsPage:
+    """Every statistics table of the scope, and the totals above them."""
+    counts = _request_counts(scope)
+    colleges, windows = _colleges(counts), _windows(counts)
+    credits = credit_sums(scope=scope.level, ids=scope.ids)
+    tables = [
+        kind_state_table(counts),
+        college_table(counts, colleges),
+        window_table(counts, windows),
+        college_window_table(counts, colleges, windows),
+        credit_type_table(credits),
+        credit_category_table(credits),
+        wait_table(wait_histograms(scope=scope.level, ids=scope.ids)),
     ]
-    tables.append(
-        _submitted_table(
-            "window", _("按补录通知的申请数"), _("补录通知"), window_rows, _("各补录通知")
-        )
-    )
-
-    # Per-college submissions for each of the latest notices.
-    shown = window_keys[:MATRIX_WINDOWS]
-    cells: dict[tuple[int, int], int] = defaultdict(int)
-    for _k, _s, college, window, n in counts:
-        cells[(college, window)] += n
-    matrix: list[list[Any]] = [
-        [college_label(c), *(cells.get((c, w), 0) for w in shown)] for c in college_keys
-    ]
-    peak = max((v for row in matrix for v in row[1:]), default=0)
-    tables.append(
-        Table(
-            key="college_window",
-            title=_("各学院在各补录通知中的提交数"),
-            columns=[_("二级学院"), *(window_label(w) for w in shown)],
-            rows=matrix,
-            note=_("列出最近 %(n)d 个补录通知。") % {"n": MATRIX_WINDOWS}
-            if len(window_keys) > MATRIX_WINDOWS
-            else "",
-            heat=[
-                [0 if not v else 1 + min(3, (4 * v - 1) // peak) if peak else 0 for v in row[1:]]
-                for row in matrix
-            ],
-        )
-    )
-
-    # Credits issued.
-    level, ids = scope.level, scope.ids
-    credits = credit_sums(scope=level, ids=ids)
-    by_type: dict[str, list[Any]] = defaultdict(lambda: [0, Decimal(0)])
-    by_category: dict[str, list[Any]] = defaultdict(lambda: [0, Decimal(0)])
-    for category, credit_type, n, value in credits:
-        by_type[credit_type][0] += n
-        by_type[credit_type][1] += value
-        by_category[category][0] += n
-        by_category[category][1] += value
-    type_rows: list[list[Any]] = [[t, n, v] for t, (n, v) in sorted(by_type.items())]
-    tables.append(
-        Table(
-            key="credit_type",
-            title=_("按学分类型发放的学分"),
-            columns=[_("学分类型"), _("成长记录数"), _("学分值合计")],
-            rows=type_rows,
-            note=_("已通过、已导出和已导入到梦空间的申请所产生的成长记录。"),
-            # Records, not values: 学分, 工时 and 积分 are different units and share no axis.
-            chart=charts.BarChart(
-                title=_("各学分类型的成长记录数"),
-                labels=[r[0] for r in type_rows],
-                values=[r[1] for r in type_rows],
-            ),
-        )
-    )
-    types = sorted(by_type)
-    per_cat_type = {(c, t): v for c, t, _n, v in credits}
-    category_rows: list[list[Any]] = [
-        [c, n, *(per_cat_type.get((c, t), Decimal(0)) for t in types)]
-        for c, (n, _v) in sorted(by_category.items())
-    ]
-    tables.append(
-        Table(
-            key="credit_category",
-            title=_("按活动一级分类发放的学分"),
-            columns=[_("活动一级分类"), _("成长记录数"), *types],
-            rows=category_rows,
-            note=_("各学分类型一列，为该分类下的学分值合计。"),
-            chart=charts.BarChart(
-                title=_("各活动一级分类的成长记录数"),
-                labels=[r[0] for r in category_rows],
-                values=[r[1] for r in category_rows],
-            ),
-        )
-    )
-
-    # Approval time per step.
-    hist = wait_histograms(scope=level, ids=ids)
-    wait_rows: list[list[Any]] = []
-    medians: list[float] = []
-    p90s: list[float] = []
-    for role in [r for r in StepRole.values if r in hist]:
-        counts_ = hist[role]
-        median, p90 = percentile_bucket(counts_, 0.5), percentile_bucket(counts_, 0.9)
-        wait_rows.append(
-            [str(StepRole(role).label), sum(counts_), wait_text(median), wait_text(p90)]
-        )
-        medians.append(wait_days(median))
-        p90s.append(wait_days(p90))
-    tables.append(
-        Table(
-            key="wait",
-            title=_("各审核环节的用时"),
-            columns=[_("审核环节"), _("审核次数"), _("中位数"), _("90% 分位")],
-            rows=wait_rows,
-            note=_(
-                "从申请到达该环节（提交或上一环节审核）到该环节作出决定（通过、退回或不予通过）。"
-                "按时间段计数：“≤ 3 天”表示落在 2 至 3 天之间。"
-            ),
-            chart=charts.PairChart(
-                title=_("各审核环节用时（天）"),
-                labels=[r[0] for r in wait_rows],
-                first=medians,
-                second=p90s,
-                first_label=_("中位数"),
-                second_label=_("90% 分位"),
-                unit=_("天"),
-            ),
-        )
-    )
+    states_total = state_totals(counts)
     totals = {
         "submitted": sum(states_total.values()),
         "pending": states_total.get(State.PENDING, 0),
         "passed": sum(states_total.get(s, 0) for s in PASSED),
-        "credits": sum(n for n, _v in by_type.values()),
+        "credits": sum(n for n, _v in by_type(credits).values()),
     }
     return StatsPage(scope=scope, tables=tables, totals=totals, oldest=oldest_waiting(scope=scope))
 

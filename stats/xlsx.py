@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, Protection
 from openpyxl.utils import get_column_letter
 
-from stats.selectors import Table
+from stats.tables import Table
 
 RISKY_START = ("=", "+", "-", "@", "\t", "\r", "＝")
 

@@ -12,7 +12,8 @@ from credits.services import credit_records_announce, credit_records_create
 from personal import services
 from personal.services import personal_on_approved
 from stats.models import CreditTally, Scope, WaitTally
-from stats.selectors import StatsScope, stats_page, wait_text
+from stats.selectors import StatsScope, stats_page
+from stats.tables import wait_text
 from stats.tallies import (
     BOUNDS,
     bucket_of,
