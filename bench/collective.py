@@ -100,8 +100,8 @@ def _timed(work: Any) -> float:
 
 def measure(request: Any) -> dict[str, Any]:
     from bulu.workflow.models import Decision
-    from bulu.workflow.selectors import request_may_act
-    from bulu.workflow.services import request_decide, step_people
+    from bulu.workflow.selectors import request_may_act, step_people
+    from bulu.workflow.services import request_decide
     from collective.services import collective_on_approved
     from credits.models import CreditRecord
     from imports.entries import RosterEntry

@@ -61,8 +61,8 @@ def setup_django() -> None:
 
 def _decide_all(request: Any, opinion: str) -> None:
     from bulu.workflow.models import Decision, State
-    from bulu.workflow.selectors import request_may_act
-    from bulu.workflow.services import request_decide, step_people
+    from bulu.workflow.selectors import request_may_act, step_people
+    from bulu.workflow.services import request_decide
 
     request.refresh_from_db()
     while request.state == State.PENDING:

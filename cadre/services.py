@@ -409,7 +409,8 @@ def cadre_remind_units(*, actor: User, window_id: int, unit_ids: Sequence[int]) 
     """Remind the units that have not handed in their list yet; each at most once a day.
     Returns how many units were reminded."""
     from bulu.workflow.models import Window
-    from bulu.workflow.services import moment_text, notify
+    from bulu.workflow.selectors import moment_text
+    from bulu.workflow.services import notify
     from cadre.models import UnitReminder
     from cadre.selectors import units_expected
 

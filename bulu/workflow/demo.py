@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bulu.workflow.models import BackfillRequest, Decision
-from bulu.workflow.selectors import request_may_act
-from bulu.workflow.services import request_decide, step_people
+from bulu.workflow.selectors import request_may_act, step_people
+from bulu.workflow.services import request_decide
 
 
 def demo_decide(

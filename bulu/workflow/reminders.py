@@ -13,7 +13,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from bulu.workflow.models import BackfillRequest, Notification, RouteStep, State, Window
-from bulu.workflow.services import moment_text, notify, step_people
+from bulu.workflow.selectors import moment_text, step_people
+from bulu.workflow.services import notify
 
 WINDOW_REMINDER_DAYS = 3
 

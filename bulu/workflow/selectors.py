@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -10,6 +11,8 @@ from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Organization, User
 from accounts.selectors import (
@@ -23,6 +26,7 @@ from bulu.workflow.models import (
     ApprovalRecord,
     BackfillRequest,
     Decision,
+    Kind,
     Notification,
     OwnerGapAlert,
     RouteStep,
@@ -204,6 +208,94 @@ def windows_open(*, at: datetime | None = None, kind: str = "") -> QuerySet[Wind
     return qs.filter(kind=kind) if kind else qs
 
 
+# --- windows -------------------------------------------------------------------------------------
+
+
+def moment_text(dt: datetime) -> str:
+    return date_format(timezone.localtime(dt), "Y年n月j日 H:i")
+
+
+@dataclass(frozen=True)
+class WindowVerdict:
+    """Whether `kind` takes submissions at a moment, the window they go into, and why not."""
+
+    open: bool
+    window: Window | None
+    reason: str = ""
+
+
+def window_verdict(
+    *, kind: str, at: datetime, published: Sequence[Window] | None = None
+) -> WindowVerdict:
+    """Collective requests need no window unless the center has published one for them."""
+    windows = [
+        w
+        for w in (
+            published
+            if published is not None
+            else Window.objects.filter(kind=kind, is_published=True)
+        )
+        if w.kind == kind and w.is_published
+    ]
+    open_now = sorted(
+        (w for w in windows if w.opens_at <= at < w.closes_at), key=lambda w: w.closes_at
+    )
+    if open_now:
+        return WindowVerdict(True, open_now[0])
+    if kind == Kind.COLLECTIVE and not windows:
+        return WindowVerdict(True, None)
+    label = Kind(kind).label
+    upcoming = sorted((w for w in windows if w.opens_at > at), key=lambda w: w.opens_at)
+    past = sorted((w for w in windows if w.closes_at <= at), key=lambda w: w.closes_at)
+    if upcoming:
+        w = upcoming[0]
+        reason = _("%(kind)s尚未开放：《%(title)s》的提交时间为 %(start)s 至 %(end)s。") % {
+            "kind": label,
+            "title": w.title,
+            "start": moment_text(w.opens_at),
+            "end": moment_text(w.closes_at),
+        }
+    elif past:
+        w = past[-1]
+        reason = _(
+            "%(kind)s已截止：《%(title)s》的提交时间为 %(start)s 至 %(end)s。"
+            "按规定，因自身原因未按时提交的不再补录。"
+        ) % {
+            "kind": label,
+            "title": w.title,
+            "start": moment_text(w.opens_at),
+            "end": moment_text(w.closes_at),
+        }
+    else:
+        reason = _("%(kind)s当前没有开放的补录通知，请留意二课中心发布的通知。") % {"kind": label}
+    return WindowVerdict(False, None, reason)
+
+
+# --- who acts ------------------------------------------------------------------------------------
+
+
+def step_people(step: RouteStep) -> list[User]:
+    """Everyone who may act at `step` (holders of its permission on its organization)."""
+    codename = STEP_PERMISSION[step.role]
+    return list(
+        User.objects.filter(
+            is_active=True,
+            organizationuserobjectpermission__content_object_id=step.organization_id,
+            organizationuserobjectpermission__permission__codename=codename,
+        ).distinct()
+    )
+
+
+def center_staff() -> list[User]:
+    return list(
+        User.objects.filter(
+            is_active=True,
+            memberships__role=Membership.Role.CENTER_STAFF,
+            memberships__organization__is_active=True,
+        ).distinct()
+    )
+
+
 @dataclass(frozen=True)
 class NewRequestEntry:
     kind: str
@@ -213,9 +305,6 @@ class NewRequestEntry:
 
 def kinds_user_may_start(*, user: User, roles: frozenset[str]) -> list[NewRequestEntry]:
     """ "新建…" entries: registered kinds open for submission now that this user may apply for."""
-    from bulu.workflow.models import Kind
-    from bulu.workflow.services import window_verdict
-
     now = timezone.now()
     published = list(Window.objects.filter(is_published=True, kind__in=registered_kinds()))
     entries = []

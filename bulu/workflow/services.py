@@ -12,19 +12,16 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
-from accounts.models import Membership, Organization, User
+from accounts.models import Organization, User
 from accounts.selectors import user_scope
 from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.workflow.models import (
-    STEP_PERMISSION,
     ApprovalRecord,
     BackfillRequest,
     Decision,
-    Kind,
     Notification,
     OwnerGapAlert,
     RouteStep,
@@ -34,6 +31,7 @@ from bulu.workflow.models import (
 )
 from bulu.workflow.registry import kind_hooks, registered_kinds, request_changed, step_decided
 from bulu.workflow.routing import OWNER_ROLE, MissingStepOwner, StepSpec
+from bulu.workflow.selectors import center_staff, moment_text, step_people, window_verdict
 from bulu.workflow.tallies import TallyKey, tally_key, tally_move, tally_move_counts
 
 STALE_MESSAGE = _("该申请刚刚已被他人处理或已更新，请刷新页面后再操作。")
@@ -56,66 +54,6 @@ def request_ensure_editable(request: BackfillRequest, actor: User) -> None:
 
 
 # --- windows -------------------------------------------------------------------------------------
-
-
-def moment_text(dt: datetime) -> str:
-    return date_format(timezone.localtime(dt), "Y年n月j日 H:i")
-
-
-@dataclass(frozen=True)
-class WindowVerdict:
-    """Whether `kind` takes submissions at a moment, the window they go into, and why not."""
-
-    open: bool
-    window: Window | None
-    reason: str = ""
-
-
-def window_verdict(
-    *, kind: str, at: datetime, published: Sequence[Window] | None = None
-) -> WindowVerdict:
-    """Collective requests need no window unless the center has published one for them."""
-    windows = [
-        w
-        for w in (
-            published
-            if published is not None
-            else Window.objects.filter(kind=kind, is_published=True)
-        )
-        if w.kind == kind and w.is_published
-    ]
-    open_now = sorted(
-        (w for w in windows if w.opens_at <= at < w.closes_at), key=lambda w: w.closes_at
-    )
-    if open_now:
-        return WindowVerdict(True, open_now[0])
-    if kind == Kind.COLLECTIVE and not windows:
-        return WindowVerdict(True, None)
-    label = Kind(kind).label
-    upcoming = sorted((w for w in windows if w.opens_at > at), key=lambda w: w.opens_at)
-    past = sorted((w for w in windows if w.closes_at <= at), key=lambda w: w.closes_at)
-    if upcoming:
-        w = upcoming[0]
-        reason = _("%(kind)s尚未开放：《%(title)s》的提交时间为 %(start)s 至 %(end)s。") % {
-            "kind": label,
-            "title": w.title,
-            "start": moment_text(w.opens_at),
-            "end": moment_text(w.closes_at),
-        }
-    elif past:
-        w = past[-1]
-        reason = _(
-            "%(kind)s已截止：《%(title)s》的提交时间为 %(start)s 至 %(end)s。"
-            "按规定，因自身原因未按时提交的不再补录。"
-        ) % {
-            "kind": label,
-            "title": w.title,
-            "start": moment_text(w.opens_at),
-            "end": moment_text(w.closes_at),
-        }
-    else:
-        reason = _("%(kind)s当前没有开放的补录通知，请留意二课中心发布的通知。") % {"kind": label}
-    return WindowVerdict(False, None, reason)
 
 
 def window_for_submission(*, kind: str, at: datetime) -> Window | None:
@@ -228,18 +166,6 @@ def _todos_done(request: BackfillRequest) -> None:
     )
 
 
-def step_people(step: RouteStep) -> list[User]:
-    """Everyone who may act at `step` (holders of its permission on its organization)."""
-    codename = STEP_PERMISSION[step.role]
-    return list(
-        User.objects.filter(
-            is_active=True,
-            organizationuserobjectpermission__content_object_id=step.organization_id,
-            organizationuserobjectpermission__permission__codename=codename,
-        ).distinct()
-    )
-
-
 def _notify_arrival(request: BackfillRequest) -> None:
     step = request.current_step
     if request.state == State.PENDING and step is not None:
@@ -255,16 +181,6 @@ def _notify_arrival(request: BackfillRequest) -> None:
             text=_("待办：%(title)s（%(applicant)s）等待你%(label)s。")
             % {"title": request.title, "applicant": request.applicant, "label": step.label},
         )
-
-
-def center_staff() -> list[User]:
-    return list(
-        User.objects.filter(
-            is_active=True,
-            memberships__role=Membership.Role.CENTER_STAFF,
-            memberships__organization__is_active=True,
-        ).distinct()
-    )
 
 
 def owner_gap_report(*, role: str, organization: Organization | None, message: str) -> bool:
