@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -275,25 +275,3 @@ def oldest_table(page: StatsPage) -> Table:
             for o in page.oldest
         ],
     )
-
-
-def student_credit_summary(*, user: User) -> list[dict[str, Any]]:
-    """A student's own credit records, per credit type (one query, no join).
-
-    Credit records are only ever written by a request's final approval (`imports.credits`), and
-    no approved request leaves the credited states (approved, exported, imported): every record
-    is a credited one, so the request's state is not read here. The join to the requests it
-    saved made this the dearest query of a student's home page (a 45,000-row hash join at
-    100,000 requests; see docs/decisions.md)."""
-    from credits.models import CreditRecord
-
-    rows = (
-        # A roster row names a 学号 the registry may have learnt only later (student unset).
-        CreditRecord.objects.filter(
-            Q(student_id=user.pk) | Q(student__isnull=True, student_no=user.username)
-        )
-        .values("credit_type")
-        .annotate(records=Count("pk"), value=Sum("value"))
-        .order_by("credit_type")
-    )
-    return [dict(r) for r in rows]

@@ -8,7 +8,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import User
-from stats.selectors import student_credit_summary
+from credits.selectors import student_credit_summary
 
 register = template.Library()
 

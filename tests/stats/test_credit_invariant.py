@@ -1,5 +1,5 @@
 """The student's credit panel reads credit records without their request's state
-(stats.selectors.student_credit_summary): that holds because records are written only at final
+(credits.selectors.student_credit_summary): that holds because records are written only at final
 approval and no transition leads out of the credited states. This keeps the second half true."""
 
 from __future__ import annotations
