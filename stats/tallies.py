@@ -1,6 +1,6 @@
 """Keeping and reading the maintained counts of the statistics page (see stats.models).
 
-Credit records are counted when `imports.credits` reports them (`credit_records_create` or,
+Credit records are counted when `credits.services` reports them (`credit_records_create` or,
 for rows a kind inserted itself, `credit_records_announce`); a step's
 waiting time when someone approves, returns or rejects at it
 (`bulu.workflow.registry.step_decided`).
@@ -84,7 +84,7 @@ def _bump(model: type[models.Model], keys: dict[str, Any], **add: Any) -> None:
 
 
 def credit_tally_add(request: BackfillRequest, sums: CreditSums) -> None:
-    """Count newly created credit records (listener of imports.credits)."""
+    """Count newly created credit records (listener of credits.services)."""
     # Sorted, so concurrent approvals lock the tally rows in one order (no deadlock).
     for scope, scope_id in scopes_of(request.college_id, request.applicant_org_id):
         for (category, credit_type), (n, total) in sorted(sums.items()):
