@@ -1,5 +1,5 @@
-"""认定标准 items counted per unit (每小时, 每天 …): the optional 认定标准 sheet, its 单位 column, the
-admin and the demo mirror."""
+"""认定标准 items counted per unit (每小时, 每天 …): the optional 认定标准 sheet, its 单位
+column, the admin and the demo mirror."""
 
 from __future__ import annotations
 
