@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -12,6 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bulu.workflow.models import BackfillRequest
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class SettingEntry(models.Model):
@@ -174,7 +178,7 @@ class CreditStandardItem(models.Model):
         return f"{quantity_text(quantity)} {self.quantity_noun} × {self.points}"
 
 
-UNIT_NOUNS = {
+UNIT_NOUNS: dict[str, StrOrPromise] = {
     CreditStandardItem.Unit.TIME: _("次"),
     CreditStandardItem.Unit.HOUR: _("小时"),
     CreditStandardItem.Unit.DAY: _("天"),

@@ -20,7 +20,7 @@ from imports.models import CreditStandardItem, quantity_text
 from imports.settings_import import SettingsImportError, credit_settings_import
 
 Unit = CreditStandardItem.Unit
-HEADER = [
+HEADER: list[Any] = [
     "活动一级分类",
     "活动二级分类",
     "项号",
@@ -30,7 +30,7 @@ HEADER = [
     "学分类型",
     "分值",
 ]
-ROWS = [
+ROWS: list[list[Any]] = [
     ["志愿公益", "志愿服务", 1, "参加志愿服务（每小时）", None, None, "志愿者工时", 1],
     ["文体活动", "文体活动", 2, "校园歌手大赛获奖", "校级", "一等奖", "文体活动学分", "2"],
 ]
@@ -112,7 +112,7 @@ def test_a_file_without_the_standard_sheet_keeps_working(db: None) -> None:
 
 
 def test_a_bad_unit_and_unknown_names_are_reported_and_nothing_is_written(db: None) -> None:
-    rows = [
+    rows: list[list[Any]] = [
         [*HEADER, "单位"],
         [*ROWS[0], "每分钟"],
         ["志愿公益", "无此分类", 3, "x", "省级", None, "志愿者工时", "-1", None],
