@@ -217,5 +217,13 @@ document.addEventListener("input", function (event) {
   if (el.name === "claimed_value" && el.form.elements.quantity) el.dataset.auto = "";
 });
 document.addEventListener("DOMContentLoaded", function () {
-  document.querySelectorAll("form").forEach(function (f) { unitState(f, false); });
+  document.querySelectorAll("form").forEach(function (f) {
+    var select = f.querySelector("select[data-prefill]"), qty = f.elements.quantity, claim = f.elements.claimed_value;
+    if (select && qty && claim && select.selectedIndex >= 0) {
+      // A stored claim that is exactly quantity × points keeps following the quantity.
+      var p = parseFloat(select.options[select.selectedIndex].dataset.points), q = parseFloat(qty.value);
+      if (!isNaN(p) && !isNaN(q) && Math.abs(p * q - parseFloat(claim.value)) < 0.005) claim.dataset.auto = "1";
+    }
+    unitState(f, false);
+  });
 });

@@ -69,8 +69,18 @@ def test_hours_give_the_value_live_and_any_level_saves(
     page.screenshot(path=str(tmp_path / "per-hour-item.png"), full_page=True)
     page.click("button:has-text('保存事项')")
     expect(page.locator("#items")).to_contain_text("6 小时 × 1.00")
-    phone.close()
-
     item = PersonalItem.objects.get(request=draft)
     assert (item.quantity, item.claimed_value) == (Decimal("6.00"), Decimal("6.00"))
+    # Editing: the stored claim (6 × 1.00) keeps following the hours.
+    page.goto(f"{live_server.url}/personal/{draft.pk}/items/{item.pk}/")
+    expect(page.locator("#id_quantity")).to_have_value("6.00")
+    expect(page.locator("output[data-quantity-result]")).to_contain_text("= 6.00")
+    page.fill("#id_quantity", "8")
+    expect(page.locator("#id_claimed_value")).to_have_value("8.00")
+    page.click("button:has-text('保存事项')")
+    expect(page.locator("#items")).to_contain_text("8 小时 × 1.00")
+    phone.close()
+
+    item.refresh_from_db()
+    assert (item.quantity, item.claimed_value) == (Decimal("8.00"), Decimal("8.00"))
     assert csp.violations == []
