@@ -52,8 +52,18 @@ class CreditTypeAdmin(admin.ModelAdmin[CreditType]):
 
 @admin.register(CreditStandardItem)
 class CreditStandardItemAdmin(admin.ModelAdmin[CreditStandardItem]):
-    list_display = ["number", "name", "subcategory", "level", "award", "points", "credit_type"]
-    list_filter = ["subcategory__category", "level", "credit_type", "is_active"]
+    list_display = [
+        "number",
+        "name",
+        "subcategory",
+        "level",
+        "award",
+        "points",
+        "unit",
+        "credit_type",
+    ]
+    list_editable = ["unit"]
+    list_filter = ["subcategory__category", "level", "unit", "credit_type", "is_active"]
     search_fields = ["name", "award", "subcategory__name", "subcategory__category__name"]
     list_select_related = ["subcategory__category", "level", "credit_type"]
     autocomplete_fields = ["subcategory"]

@@ -70,6 +70,10 @@ ITEMS: tuple[tuple[str, str, int, str, str | None, str, str, str], ...] = (
 )
 
 
+# Items the standard counts per unit ("<一级分类>", 项号): points are per hour, day …
+UNITS: dict[tuple[str, int], str] = {("志愿公益", 1): CreditStandardItem.Unit.HOUR}
+
+
 @transaction.atomic
 def demo_seed_credit_settings() -> None:
     """Create (or leave as is) the demo settings mirror and standard items; idempotent."""
@@ -97,5 +101,9 @@ def demo_seed_credit_settings() -> None:
             name=name,
             level=levels[level] if level else None,
             award=award,
-            defaults={"credit_type": types[credit_type], "points": Decimal(points)},
+            defaults={
+                "credit_type": types[credit_type],
+                "points": Decimal(points),
+                "unit": UNITS.get((cat, number), CreditStandardItem.Unit.ITEM),
+            },
         )

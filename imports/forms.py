@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from bulu.exceptions import ApplicationError
-from imports.models import CreditStandardItem
+from imports.models import FRACTION_UNITS, CreditStandardItem
 from imports.roster import check_upload_size
 
 
@@ -50,6 +50,10 @@ class StandardItemSelect(forms.Select):
                     "data-level": instance.level_id or "",
                     "data-credit-type": instance.credit_type_id,
                     "data-points": str(instance.points),
+                    "data-unit": instance.unit,
+                    "data-unit-noun": instance.quantity_noun,
+                    "data-fraction": "1" if instance.unit in FRACTION_UNITS else "",
+                    "data-credit-type-name": instance.credit_type.name,
                     "data-award": instance.award,
                     "data-name": instance.name,
                 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -16,6 +17,8 @@ from bulu.workflow.models import BackfillRequest
 # Temporary: CreditRecord moved to the credits app; kept here for branches written before the
 # move. Remove once every branch is merged (nothing in this branch imports it from here).
 from credits.models import CreditRecord  # noqa: F401
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class SettingEntry(models.Model):
@@ -96,7 +99,20 @@ class CreditType(SettingEntry):
 
 
 class CreditStandardItem(models.Model):
-    """One item of 《第二课堂成绩单成绩认定标准（2023年版）》: "<一级分类> 类别第 X 项"."""
+    """One item of 《第二课堂成绩单成绩认定标准（2023年版）》: "<一级分类> 类别第 X 项".
+
+    `points` are per `unit`: an item "（每小时）" grants its points for every hour, so a claim is
+    quantity × points; the default `ITEM` grants them once for the whole item.
+    """
+
+    class Unit(models.TextChoices):
+        ITEM = "item", _("每项")
+        TIME = "time", _("每次")
+        HOUR = "hour", _("每小时")
+        DAY = "day", _("每天")
+        TERM = "term", _("每学期")
+        SCHOOL_YEAR = "school_year", _("每学年")
+        ARTICLE = "article", _("每篇")
 
     subcategory = models.ForeignKey(
         ActivitySubcategory,
@@ -118,7 +134,16 @@ class CreditStandardItem(models.Model):
     credit_type = models.ForeignKey(
         CreditType, verbose_name=_("学分类型"), on_delete=models.PROTECT, related_name="+"
     )
-    points = models.DecimalField(_("分值"), max_digits=7, decimal_places=2)
+    points = models.DecimalField(
+        _("分值"), max_digits=7, decimal_places=2, help_text=_("按计分单位计：每单位的分值。")
+    )
+    unit = models.CharField(
+        _("计分单位"),
+        max_length=16,
+        choices=Unit.choices,
+        default=Unit.ITEM,
+        help_text=_("“每项”按整条计一次分；其余按数量计分（如每小时：小时数 × 分值）。"),
+    )
     is_active = models.BooleanField(_("启用"), default=True)
 
     class Meta:
@@ -131,8 +156,47 @@ class CreditStandardItem(models.Model):
         award = f" · {self.award}" if self.award else ""
         return (
             f"{self.subcategory.category.name}类别第 {self.number} 项 {self.name}{level}{award}"
-            f"（{self.points} {self.credit_type.name}）"
+            f"（{self.points_text} {self.credit_type.name}）"
         )
+
+    @property
+    def per_unit(self) -> bool:
+        """True when the claim is quantity × points (每小时, 每天 …), not the points once."""
+        return self.unit != self.Unit.ITEM
+
+    @property
+    def quantity_noun(self) -> str:
+        """What the quantity counts: 小时, 天, 次 … ("" for a whole item)."""
+        return str(UNIT_NOUNS.get(self.unit, ""))
+
+    @property
+    def points_text(self) -> str:
+        """E.g. "1.00" or "每小时 1.00"."""
+        return f"{self.get_unit_display()} {self.points}" if self.per_unit else str(self.points)
+
+    def claim_text(self, quantity: Decimal | None) -> str:
+        """E.g. "6 小时 × 1.00" for a per-unit item ("" when there is nothing to multiply)."""
+        if not self.per_unit or quantity is None:
+            return ""
+        return f"{quantity_text(quantity)} {self.quantity_noun} × {self.points}"
+
+
+UNIT_NOUNS: dict[str, StrOrPromise] = {
+    CreditStandardItem.Unit.TIME: _("次"),
+    CreditStandardItem.Unit.HOUR: _("小时"),
+    CreditStandardItem.Unit.DAY: _("天"),
+    CreditStandardItem.Unit.TERM: _("学期"),
+    CreditStandardItem.Unit.SCHOOL_YEAR: _("学年"),
+    CreditStandardItem.Unit.ARTICLE: _("篇"),
+}
+# Units a fraction makes sense for (1.5 小时); the others count whole times.
+FRACTION_UNITS = frozenset({CreditStandardItem.Unit.HOUR, CreditStandardItem.Unit.DAY})
+
+
+def quantity_text(value: Decimal) -> str:
+    """6.00 -> "6", 1.50 -> "1.5"."""
+    text = format(Decimal(value).quantize(Decimal("0.01")), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _roster_upload_to(instance: RosterUpload, filename: str) -> str:

@@ -5,6 +5,11 @@ Sheets: 活动分类 (活动一级分类, 活动二级分类), 学分类型 (学
 transaction. Loading the same file again changes nothing (names are the keys; order follows the
 file). Names missing from the file are left as they are: switching them off is the admin's
 decision. Without a 单条上限 column the stored limits stay; with it, an empty cell means no limit.
+
+An optional sheet 认定标准 loads the standard's items: 活动一级分类, 活动二级分类, 项号,
+项目名称, 学分类型, 分值, and optionally 活动等级, 奖项 and 单位 (计分单位: 每项, 每次, 每小时,
+每天, 每学期, 每学年, 每篇). An item is "<一级分类>类别第 <项号> 项". Without a 单位 column
+stored units stay and new items count 每项; with it, an empty cell means 每项.
 """
 
 from __future__ import annotations
@@ -26,20 +31,60 @@ from bulu.xlsx import (
     xlsx_sheet_named,
     xlsx_sheet_rows,
 )
-from imports.models import ActivityCategory, ActivityLevel, ActivitySubcategory, CreditType
+from imports.models import (
+    UNIT_NOUNS,
+    ActivityCategory,
+    ActivityLevel,
+    ActivitySubcategory,
+    CreditStandardItem,
+    CreditType,
+)
 from imports.roster import parse_value
 
 SHEET_CATEGORIES = "活动分类"
 SHEET_CREDIT_TYPES = "学分类型"
 SHEET_LEVELS = "活动等级"
+SHEET_STANDARD = "认定标准"
 COL_MAX_VALUE = "单条上限"
+COL_UNIT = "单位"
 SHEETS: dict[str, tuple[str, ...]] = {
     SHEET_CATEGORIES: ("活动一级分类", "活动二级分类"),
     SHEET_CREDIT_TYPES: ("学分类型",),
     SHEET_LEVELS: ("活动等级",),
+    SHEET_STANDARD: ("活动一级分类", "活动二级分类", "项号", "项目名称", "学分类型", "分值"),
 }
-OPTIONAL: dict[str, tuple[str, ...]] = {SHEET_CREDIT_TYPES: (COL_MAX_VALUE,)}
-MAX_LENGTH = {"活动一级分类": 64, "活动二级分类": 64, "学分类型": 64, "活动等级": 32}
+# Sheets a file may leave out.
+OPTIONAL_SHEETS = frozenset({SHEET_STANDARD})
+OPTIONAL: dict[str, tuple[str, ...]] = {
+    SHEET_CREDIT_TYPES: (COL_MAX_VALUE,),
+    SHEET_STANDARD: ("活动等级", "奖项", COL_UNIT),
+}
+# Cells that may be empty (the column itself may be missing too).
+MAY_BE_EMPTY = frozenset({COL_MAX_VALUE, COL_UNIT, "奖项"})
+MAX_LENGTH = {
+    "活动一级分类": 64,
+    "活动二级分类": 64,
+    "学分类型": 64,
+    "活动等级": 32,
+    "项目名称": 200,
+    "奖项": 100,
+    "项号": 5,
+    "分值": 12,
+    COL_UNIT: 8,
+}
+Unit = CreditStandardItem.Unit
+# 单位 cells: the choice's label (每小时) or its noun (小时); empty is 每项.
+UNIT_NAMES: dict[str, str] = {
+    "": Unit.ITEM,
+    "项": Unit.ITEM,
+    "日": Unit.DAY,
+    "每日": Unit.DAY,
+    "年": Unit.SCHOOL_YEAR,
+    "每年": Unit.SCHOOL_YEAR,
+    "时": Unit.HOUR,
+    **{str(label): value for value, label in Unit.choices},
+    **{str(noun): value for value, noun in UNIT_NOUNS.items()},
+}
 MAX_ROWS = 5000
 # Rows above the header that may be left empty.
 HEADER_SEARCH_ROWS = 20
@@ -93,6 +138,8 @@ def _read_sheet(
     """(Excel row, {column: value}) for the non-blank rows below the sheet's header."""
     columns = SHEETS[name]
     sheet = xlsx_sheet_named(workbook, name)
+    if sheet is None and name in OPTIONAL_SHEETS:
+        return []
     if sheet is None:
         problems.append(
             SheetProblem(
@@ -148,7 +195,15 @@ def _read_sheet(
 def _row_problems(sheet: str, excel_row: int, values: dict[str, str]) -> list[SheetProblem]:
     problems: list[SheetProblem] = []
     for column, value in values.items():
-        if column == COL_MAX_VALUE:
+        if sheet == SHEET_STANDARD and value and column in ("项号", "分值", COL_UNIT):
+            message = _standard_cell_problem(column, value)
+            if message:
+                problems.append(SheetProblem(sheet, excel_row, column, message))
+        elif not value and (
+            column in MAY_BE_EMPTY or (sheet == SHEET_STANDARD and column == "活动等级")
+        ):
+            continue
+        elif column == COL_MAX_VALUE:
             if value and _max_value(value) is None:
                 problems.append(
                     SheetProblem(
@@ -175,6 +230,27 @@ def _row_problems(sheet: str, excel_row: int, values: dict[str, str]) -> list[Sh
                 )
             )
     return problems
+
+
+def _standard_cell_problem(column: str, value: str) -> str:
+    """What is wrong with a 项号, 分值 or 单位 cell of the 认定标准 sheet ("" when nothing)."""
+    if column == "项号":
+        if not value.isascii() or not value.isdigit() or not 0 < int(value) < 32768:
+            return _("“%(value)s”不是有效的项号：请填写正整数，如 3。") % {"value": value}
+    elif column == "分值":
+        try:
+            parse_value(value)
+        except ValueError:
+            return _(
+                "“%(value)s”不是有效的分值：请填写不小于 0、最多两位小数的数字（如 1 或 0.5），"
+                "不要带单位；按小时等计分的条目填每单位的分值，单位写在“单位”列。"
+            ) % {"value": value}
+    elif column == COL_UNIT and value not in UNIT_NAMES:
+        return _("“%(value)s”不是可用的单位，请填写：%(choices)s（留空表示每项）。") % {
+            "value": value,
+            "choices": "、".join(str(label) for _v, label in Unit.choices),
+        }
+    return ""
 
 
 def _max_value(text: str) -> Decimal | None:
@@ -213,8 +289,11 @@ def credit_settings_import(*, fileobj: IO[bytes]) -> SettingsImportResult:
         categories = _read_sheet(workbook, SHEET_CATEGORIES, problems)
         credit_types = _read_sheet(workbook, SHEET_CREDIT_TYPES, problems)
         levels = _read_sheet(workbook, SHEET_LEVELS, problems)
+        standard = _read_sheet(workbook, SHEET_STANDARD, problems)
     except Exception as exc:
         raise _unreadable() from exc
+    if not problems:
+        problems.extend(_standard_problems(standard, categories, credit_types, levels))
     if problems:
         raise SettingsImportError(problems)
 
@@ -224,7 +303,112 @@ def credit_settings_import(*, fileobj: IO[bytes]) -> SettingsImportResult:
         _write_credit_types(credit_types, result)
         for i, name in enumerate(dict.fromkeys(v["活动等级"] for _r, v in levels)):
             result.count(SHEET_LEVELS, _upsert(ActivityLevel, {"name": name}, i))
+        _write_standard(standard, result)
     return result
+
+
+def _standard_problems(
+    rows: list[tuple[int, dict[str, str]]],
+    categories: list[tuple[int, dict[str, str]]],
+    credit_types: list[tuple[int, dict[str, str]]],
+    levels: list[tuple[int, dict[str, str]]],
+) -> list[SheetProblem]:
+    """Names the standard uses exist (in this file or already stored); an item appears once."""
+    pairs = {(v["活动一级分类"], v["活动二级分类"]) for _r, v in categories}
+    pairs.update(ActivitySubcategory.objects.values_list("category__name", "name"))
+    type_names = {v["学分类型"] for _r, v in credit_types}
+    type_names.update(CreditType.objects.values_list("name", flat=True))
+    level_names = {v["活动等级"] for _r, v in levels}
+    level_names.update(ActivityLevel.objects.values_list("name", flat=True))
+    problems: list[SheetProblem] = []
+    seen: dict[tuple[str, int], int] = {}
+    for row, v in rows:
+        cat, sub = v["活动一级分类"], v["活动二级分类"]
+        if (cat, sub) not in pairs:
+            problems.append(
+                SheetProblem(
+                    SHEET_STANDARD,
+                    row,
+                    "活动二级分类",
+                    _("“%(cat)s / %(sub)s”不在活动分类中。") % {"cat": cat, "sub": sub},
+                )
+            )
+        if v["学分类型"] not in type_names:
+            problems.append(
+                SheetProblem(
+                    SHEET_STANDARD,
+                    row,
+                    "学分类型",
+                    _("“%(value)s”不在学分类型中。") % {"value": v["学分类型"]},
+                )
+            )
+        level = v.get("活动等级", "")
+        if level and level not in level_names:
+            problems.append(
+                SheetProblem(
+                    SHEET_STANDARD,
+                    row,
+                    "活动等级",
+                    _("“%(value)s”不在活动等级中。") % {"value": level},
+                )
+            )
+        key = (cat, int(v["项号"]))
+        if key in seen:
+            problems.append(
+                SheetProblem(
+                    SHEET_STANDARD,
+                    row,
+                    "项号",
+                    _("“%(cat)s类别第 %(n)s 项”已在第 %(row)s 行出现。")
+                    % {"cat": cat, "n": key[1], "row": seen[key]},
+                )
+            )
+        seen.setdefault(key, row)
+        stored = CreditStandardItem.objects.filter(
+            subcategory__category__name=cat, number=key[1]
+        ).count()
+        if stored > 1:
+            problems.append(
+                SheetProblem(
+                    SHEET_STANDARD,
+                    row,
+                    "项号",
+                    _("系统中已有 %(n)s 条“%(cat)s类别第 %(number)s 项”，请先在后台合并。")
+                    % {"n": stored, "cat": cat, "number": key[1]},
+                )
+            )
+    return problems
+
+
+def _write_standard(rows: list[tuple[int, dict[str, str]]], result: SettingsImportResult) -> None:
+    """One item per "<一级分类>类别第 X 项"; 单位 only when the column is (else kept / 每项)."""
+    for _row, v in rows:
+        values: dict[str, Any] = {
+            "subcategory": ActivitySubcategory.objects.get(
+                category__name=v["活动一级分类"], name=v["活动二级分类"]
+            ),
+            "name": v["项目名称"],
+            "level": ActivityLevel.objects.get(name=v["活动等级"]) if v.get("活动等级") else None,
+            "award": v.get("奖项", ""),
+            "credit_type": CreditType.objects.get(name=v["学分类型"]),
+            "points": parse_value(v["分值"]),
+            "is_active": True,
+        }
+        if COL_UNIT in v:
+            values["unit"] = UNIT_NAMES[v[COL_UNIT]]
+        obj = CreditStandardItem.objects.filter(
+            subcategory__category__name=v["活动一级分类"], number=int(v["项号"])
+        ).first()
+        if obj is None:
+            CreditStandardItem.objects.create(number=int(v["项号"]), **values)
+            result.count(SHEET_STANDARD, "created")
+            continue
+        changed = [name for name, value in values.items() if getattr(obj, name) != value]
+        for name in changed:
+            setattr(obj, name, values[name])
+        if changed:
+            obj.save(update_fields=changed)
+        result.count(SHEET_STANDARD, "updated" if changed else "unchanged")
 
 
 def _write_categories(rows: list[tuple[int, dict[str, str]]], result: SettingsImportResult) -> None:

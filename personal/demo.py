@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,7 +17,7 @@ from accounts.models import Membership, Organization, User
 from bulu.workflow.demo import demo_decide
 from bulu.workflow.models import Decision, Kind, Window
 from bulu.workflow.services import request_withdraw
-from imports.models import CreditStandardItem
+from imports.models import ActivityLevel, CreditStandardItem
 from personal import services
 from personal.models import PersonalRequest
 
@@ -71,6 +72,41 @@ def _demo_window() -> Window:
         },
     )
     return window
+
+
+def _volunteer_item(request: PersonalRequest, student: User) -> None:
+    """A second item counted per hour: 6 小时 of the standard's 参加志愿服务（每小时）."""
+    std = (
+        CreditStandardItem.objects.filter(unit=CreditStandardItem.Unit.HOUR)
+        .select_related("subcategory")
+        .first()
+    )
+    level = ActivityLevel.objects.filter(name="校级").first() or ActivityLevel.objects.first()
+    if std is None or level is None:
+        return
+    evidence = services.evidence_stage(
+        request=request,
+        actor=student,
+        uploads=[("志愿服务时长证明.png", io.BytesIO(_certificate_png("志愿服务 6 小时")))],
+    )
+    services.personal_item_save(
+        request=request,
+        actor=student,
+        staged=[e.pk for e in evidence],
+        data=services.ItemData(
+            content="社区敬老院志愿服务",
+            start_date=date(2025, 10, 12),
+            end_date=None,
+            category_id=std.subcategory.category_id,
+            subcategory_id=std.subcategory_id,
+            level_id=level.pk,
+            awards="",
+            credit_type_id=std.credit_type_id,
+            claimed_value=Decimal(6) * std.points,
+            standard_item_id=std.pk,
+            quantity=Decimal(6),
+        ),
+    )
 
 
 def demo_seed_personal_requests(*, student_usernames: list[str] | None = None) -> int:
@@ -129,6 +165,8 @@ def demo_seed_personal_requests(*, student_usernames: list[str] | None = None) -
                     standard_item_id=std.pk,
                 ),
             )
+            if scenario in ("pending_center", "approved"):
+                _volunteer_item(request, student)
             created += 1
             if scenario == "draft":
                 continue

@@ -28,7 +28,7 @@ def form_context(request: BackfillRequest, shared: Mapping[str, Any]) -> dict[st
     recognized_shown = any(b.decided and b.decision == Decision.APPROVE for b in center)
     items = []
     for item in PersonalItem.objects.filter(request_id=request.pk).select_related(
-        "category", "subcategory", "level", "credit_type"
+        "category", "subcategory", "level", "credit_type", "standard_item"
     ):
         category = item.category.name
         if item.subcategory.name != category:
@@ -43,6 +43,7 @@ def form_context(request: BackfillRequest, shared: Mapping[str, Any]) -> dict[st
                 "awards": item.awards,
                 "credit_type": item.credit_type.name,
                 "claimed": number(item.claimed_value),
+                "claim": item.claim_text,
                 "recognized": number(
                     item.recognized_value
                     if item.recognized_value is not None

@@ -70,6 +70,7 @@ class PersonalItemForm(forms.ModelForm[PersonalItem]):
             "level",
             "awards",
             "credit_type",
+            "quantity",
             "claimed_value",
         ]
         widgets = {
@@ -78,10 +79,16 @@ class PersonalItemForm(forms.ModelForm[PersonalItem]):
             "end_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "subcategory": SubcategorySelect(),
             "claimed_value": forms.NumberInput(attrs={"step": "0.01", "min": "0"}),
+            "quantity": forms.NumberInput(attrs={"step": "0.01", "min": "0", "data-quantity": "1"}),
         }
         help_texts = {
             "standard_item": _("选择后自动填入分类、等级、学分类型和分值，可再修改。"),
             "end_date": _("时间点类的事项可不填。"),
+            "quantity": _(
+                "所选认定标准按小时、天、次等计分时填写（如 6 小时、1.5 小时），"
+                "申请学分值不超过 数量 × 分值。"
+            ),
+            "level": _("认定标准未限定等级时，选择活动的实际等级。"),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -146,7 +153,10 @@ def recognitions_from_post(
 def recognition_rows(request: BackfillRequest, posted: Mapping[str, str] | None) -> dict[str, Any]:
     """Rows of the center's recognition inputs, showing back exactly what was posted."""
     rows = []
-    for item in PersonalItem.objects.filter(request_id=request.pk).select_related("credit_type"):
+    items = PersonalItem.objects.filter(request_id=request.pk).select_related(
+        "credit_type", "standard_item"
+    )
+    for item in items:
         if posted is not None:
             value = (posted.get(f"value-{item.pk}") or "").strip()
             reason = posted.get(f"reason-{item.pk}") or ""

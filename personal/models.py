@@ -52,6 +52,9 @@ class PersonalItem(models.Model):
         CreditType, verbose_name=_("学分类型"), on_delete=models.PROTECT, related_name="+"
     )
     claimed_value = models.DecimalField(_("申请学分值"), max_digits=7, decimal_places=2)
+    # For a per-unit standard item (每小时, 每天 …): how many units; the claim is at most
+    # quantity × the item's points. Empty for a whole item or no item.
+    quantity = models.DecimalField(_("数量"), max_digits=7, decimal_places=2, null=True, blank=True)
     standard_item = models.ForeignKey(
         CreditStandardItem,
         verbose_name=_("对应认定标准"),
@@ -102,6 +105,12 @@ class PersonalItem(models.Model):
             errors["claimed_value"] = str(_("学分值不能为负数。"))
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def claim_text(self) -> str:
+        """E.g. "6 小时 × 1.00" when the item counts units of its standard item, else ""."""
+        standard = self.standard_item
+        return standard.claim_text(self.quantity) if standard is not None else ""
 
     @property
     def final_value(self) -> object:

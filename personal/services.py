@@ -23,7 +23,7 @@ from bulu.workflow.models import BackfillRequest, Decision, Kind, State
 from bulu.workflow.services import request_ensure_editable, request_submit
 from credits.models import CreditRecord
 from credits.services import credit_records_create
-from imports.models import CreditStandardItem, CreditType
+from imports.models import FRACTION_UNITS, CreditStandardItem, CreditType, quantity_text
 from personal.models import Evidence, PersonalItem, PersonalRequest
 from personal.selectors import FROZEN_STATES
 
@@ -65,6 +65,8 @@ class ItemData:
     credit_type_id: int
     claimed_value: Decimal
     standard_item_id: int | None = None
+    # Units of a per-unit standard item (6 小时); dropped for any other item.
+    quantity: Decimal | None = None
 
 
 def _plausible(data: ItemData) -> None:
@@ -86,11 +88,17 @@ def _plausible(data: ItemData) -> None:
             .filter(pk=data.standard_item_id)
             .first()
         )
-        if standard is not None and data.claimed_value > standard.points:
+        if standard is not None and standard.per_unit:
+            _check_quantity(data, standard, errors)
+        elif standard is not None and data.claimed_value > standard.points:
             errors.setdefault("claimed_value", []).append(
                 _("申请学分值 %(value)s 超过所选认定标准“%(standard)s”的分值 %(points)s。")
                 % {"value": data.claimed_value, "standard": standard, "points": standard.points}
             )
+        if standard is None or not standard.per_unit:
+            data.quantity = None
+    else:
+        data.quantity = None
     cap = (
         CreditType.objects.filter(pk=data.credit_type_id)
         .values_list("max_value", flat=True)
@@ -103,6 +111,40 @@ def _plausible(data: ItemData) -> None:
         )
     if errors:
         raise ValidationError(errors)
+
+
+def _check_quantity(
+    data: ItemData, standard: CreditStandardItem, errors: dict[str, list[str]]
+) -> None:
+    """A per-unit item (每小时 …): a quantity is given, the claim at most quantity × points."""
+    noun = standard.quantity_noun
+    quantity = data.quantity
+    if quantity is None or quantity <= 0:
+        errors.setdefault("quantity", []).append(
+            _("所选认定标准按%(unit)s计分，请填写数量（%(noun)s数），须大于 0。")
+            % {"unit": standard.get_unit_display(), "noun": noun}
+        )
+        return
+    if standard.unit not in FRACTION_UNITS and quantity != quantity.to_integral_value():
+        errors.setdefault("quantity", []).append(
+            _("数量 %(quantity)s 须是整数（按%(unit)s计分）。")
+            % {"quantity": quantity_text(quantity), "unit": standard.get_unit_display()}
+        )
+        return
+    most = (quantity * standard.points).quantize(Decimal("0.01"))
+    if data.claimed_value > most:
+        errors.setdefault("claimed_value", []).append(
+            _(
+                "申请学分值 %(value)s 超过所选认定标准“%(standard)s”按数量计算的分值 "
+                "%(most)s（%(claim)s）。"
+            )
+            % {
+                "value": data.claimed_value,
+                "standard": standard,
+                "most": most,
+                "claim": standard.claim_text(quantity),
+            }
+        )
 
 
 def personal_item_save(

@@ -89,6 +89,7 @@ def _item_data(form: PersonalItemForm) -> services.ItemData:
         awards=d.get("awards") or "",
         credit_type_id=d["credit_type"].pk,
         claimed_value=d["claimed_value"],
+        quantity=d.get("quantity"),
         standard_item_id=d["standard_item"].pk if d.get("standard_item") else None,
     )
 

@@ -14,6 +14,7 @@ document.addEventListener("change", function (event) {
   set("level", option.dataset.level);
   set("credit_type", option.dataset.creditType);
   set("claimed_value", option.dataset.points);
+  if (form.elements.claimed_value) form.elements.claimed_value.dataset.auto = "1";
   if (form.elements.awards && !form.elements.awards.value) set("awards", option.dataset.award);
   if (form.elements.content && !form.elements.content.value) set("content", option.dataset.name);
   filterSubcategories(form);
@@ -149,4 +150,80 @@ document.addEventListener("DOMContentLoaded", function () {
 document.addEventListener("DOMContentLoaded", function () {
   if (!window.matchMedia("(min-width: 641px)").matches) return;
   document.querySelectorAll("details[data-open-wide]").forEach(function (d) { d.open = true; });
+});
+
+// Personal item: a standard item counted per unit (每小时, 每天 …) asks for the quantity and shows
+// the value it gives (6 × 1.00 = 6.00 志愿者工时); the claim follows it until the student types
+// one. An item without a level in the standard says that any level will do.
+function unitState(form, recompute) {
+  var select = form.querySelector("select[data-prefill]"), qty = form.elements.quantity;
+  if (!select || !qty) return;
+  var option = select.options[select.selectedIndex] || {dataset: {}};
+  var d = option.dataset, perUnit = !!d.unit && d.unit !== "item";
+  var box = qty.closest(".field");
+  if (box) box.hidden = !perUnit && qty.value === "";
+  qty.step = d.fraction ? "0.01" : "1";
+  var out = form.querySelector("output[data-quantity-result]");
+  if (!out && box) {
+    out = document.createElement("output");
+    out.setAttribute("data-quantity-result", "");
+    out.setAttribute("for", qty.id);
+    out.className = "quantity-result";
+    box.insertBefore(out, qty.nextSibling);
+  }
+  var claim = form.elements.claimed_value, q = parseFloat(qty.value), p = parseFloat(d.points);
+  if (out) {
+    out.textContent = "";
+    if (perUnit && !isNaN(p)) {
+      var noun = d.unitNoun || "";
+      if (!isNaN(q) && q > 0) {
+        var total = (Math.round(q * p * 100) / 100).toFixed(2);
+        out.textContent = " " + qty.value + " " + noun + " × " + p.toFixed(2) + " = " + total + " " + (d.creditTypeName || "");
+        if (recompute && claim && (claim.value === "" || claim.dataset.auto === "1")) {
+          claim.value = total;
+          claim.dataset.auto = "1";
+        }
+      } else {
+        out.textContent = " 请填写" + noun + "数：每" + noun + " " + p.toFixed(2) + " " + (d.creditTypeName || "");
+      }
+    }
+  }
+  var level = form.elements.level, note = form.querySelector("[data-level-note]");
+  if (level) {
+    if (!note) {
+      note = document.createElement("small");
+      note.setAttribute("data-level-note", "");
+      note.className = "muted";
+      level.parentNode.insertBefore(note, level.nextSibling);
+    }
+    note.textContent = d.category && !d.level ? "所选认定标准不限等级：请选择活动的实际等级。" : "";
+  }
+}
+document.addEventListener("change", function (event) {
+  var el = event.target;
+  if (!el.form) return;
+  if (el.matches && el.matches("select[data-prefill]")) {
+    if (el.form.elements.quantity) {
+      var o = el.options[el.selectedIndex];
+      if (!o || !o.dataset.unit || o.dataset.unit === "item") el.form.elements.quantity.value = "";
+    }
+    unitState(el.form, true);
+  }
+});
+document.addEventListener("input", function (event) {
+  var el = event.target;
+  if (!el.form) return;
+  if (el.name === "quantity") unitState(el.form, true);
+  if (el.name === "claimed_value" && el.form.elements.quantity) el.dataset.auto = "";
+});
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("form").forEach(function (f) {
+    var select = f.querySelector("select[data-prefill]"), qty = f.elements.quantity, claim = f.elements.claimed_value;
+    if (select && qty && claim && select.selectedIndex >= 0) {
+      // A stored claim that is exactly quantity × points keeps following the quantity.
+      var p = parseFloat(select.options[select.selectedIndex].dataset.points), q = parseFloat(qty.value);
+      if (!isNaN(p) && !isNaN(q) && Math.abs(p * q - parseFloat(claim.value)) < 0.005) claim.dataset.auto = "1";
+    }
+    unitState(f, false);
+  });
 });
