@@ -61,7 +61,7 @@ def notice_post(kind: str, opens: datetime, closes: datetime, **extra: str) -> d
             Kind.CADRE,
             datetime(2026, 11, 1, 8, 0),
             datetime(2027, 10, 5, 8, 0),
-            list(range(1, 10)) + [12],
+            [*range(1, 10), 12],
         ),
         (Kind.COLLECTIVE, datetime(2026, 7, 1, 8, 0), datetime(2026, 8, 1, 8, 0), []),
     ],
