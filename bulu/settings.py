@@ -273,6 +273,9 @@ BULU_UPLOAD_MAX_BYTES = env.int("BULU_UPLOAD_MAX_BYTES", default=10 * 1024 * 102
 # Uploaded rosters hold personal data: they (and their results) are deleted after this many days.
 BULU_ROSTER_RETENTION_DAYS = env.int("BULU_ROSTER_RETENTION_DAYS", default=30)
 BULU_REMINDER_WAITING_DAYS = env.int("BULU_REMINDER_WAITING_DAYS", default=3)
+# 第六条: each personal item is also filed online in 到梦空间; by default a request is submitted
+# only once every item records that step. Off for a school that does not use the online form.
+BULU_REQUIRE_ONLINE_SUBMISSION = env.bool("BULU_REQUIRE_ONLINE_SUBMISSION", default=True)
 
 # PDFs (documents): the address printed in their QR codes, time limits, the verify page's rate.
 BULU_PUBLIC_URL = env.str("BULU_PUBLIC_URL", default="http://127.0.0.1:8000")

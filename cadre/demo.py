@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Organization, User
 from bulu.workflow.demo import demo_decide
-from bulu.workflow.models import Decision, Kind, Window
+from bulu.workflow.models import Decision, Kind, Window, months_outside_rule
 from bulu.workflow.services import request_withdraw
 from cadre import services
 from cadre.lists import RawRow
@@ -91,15 +91,23 @@ def demo_seed_positions() -> int:
 
 def _window() -> Window:
     now = timezone.now()
+    opens, closes = now - timedelta(days=20), now + timedelta(days=20)
+    # The demo opens around the day it is installed; outside 10月至11月 it says why (第四条).
+    reason = (
+        "演示数据：通知时间按安装演示的日期设置，便于试用；正式通知请在每年 10 月至 11 月发布。"
+        if months_outside_rule(Kind.CADRE, opens, closes)
+        else ""
+    )
     window, _created = Window.objects.get_or_create(
         kind=Kind.CADRE,
         title=DEMO_WINDOW_TITLE,
         defaults={
+            "off_season_reason": reason,
             "body": "演示用通知：按《办法》第四条，学生干部积分每年 10 月至 11 月统一补录。"
             "各班级、学生组织、学生社团和学院学生会请在截止前提交任职满一年的学生干部名单；"
             "个人也可以上报自己的任职。逾期因自身原因未上报的，不再补录。",
-            "opens_at": now - timedelta(days=20),
-            "closes_at": now + timedelta(days=20),
+            "opens_at": opens,
+            "closes_at": closes,
         },
     )
     return window

@@ -18,7 +18,11 @@ from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.uploads import evidence_store
 from bulu.workflow import routing
 from bulu.workflow.models import STEP_PERMISSION, BackfillRequest, Kind, State
-from bulu.workflow.services import request_ensure_editable, request_submit
+from bulu.workflow.services import (
+    request_ensure_editable,
+    request_submit,
+    window_ensure_accepting,
+)
 from cadre.lists import ListError, ListProblem, RawRow, judge_list, read_list_file
 from cadre.models import CadreEntry, CadreEvidence, CadrePosition, CadreRequest, UnitKind
 from cadre.terms import school_year_label, term_problem
@@ -140,6 +144,8 @@ def cadre_self_report_save(
         raise ApplicationError(_("你的账号未关联班级，无法上报，请联系辅导员。"))
     if request is not None:
         request_ensure_editable(request, student)
+    else:
+        window_ensure_accepting(kind=Kind.CADRE)
     unit, position = _check_service(student, data, exclude_request=request.pk if request else None)
     with transaction.atomic():
         if request is None:
@@ -179,6 +185,7 @@ def cadre_self_report_save(
 def cadre_list_create(*, actor: User, unit: Organization) -> CadreRequest:
     if not list_units(user=actor).filter(pk=unit.pk).exists():
         raise AccessDenied(_("你不能提交“%(unit)s”的学生干部名单。") % {"unit": unit_display(unit)})
+    window_ensure_accepting(kind=Kind.CADRE)
     return CadreRequest.objects.create(
         kind=Kind.CADRE,
         mode=CadreRequest.Mode.UNIT_LIST,

@@ -224,6 +224,10 @@ def list_edit(request: HttpRequest, pk: int) -> HttpResponse:
             return _list_page(
                 request, obj, problems=[str(p) for p in exc.problems], rows=shown, status=400
             )
+        except AccessDenied:
+            raise
+        except ApplicationError as exc:  # e.g. the notice closed: the typed rows stay shown
+            return _list_page(request, obj, problems=[exc.message], rows=shown, status=400)
     messages.success(request, _("名单已保存：%(n)s 人次。") % {"n": n})
     return redirect("cadre:list_edit", obj.pk)
 

@@ -18,7 +18,11 @@ from accounts.selectors import organizations_acted_for, user_scope
 from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.workflow import routing
 from bulu.workflow.models import STEP_PERMISSION, BackfillRequest, Decision, Kind
-from bulu.workflow.services import request_ensure_editable, request_submit
+from bulu.workflow.services import (
+    request_ensure_editable,
+    request_submit,
+    window_ensure_accepting,
+)
 from collective.models import CollectiveRequest
 from credits.models import CreditRecord
 from credits.services import credit_records_announce
@@ -39,6 +43,7 @@ def collective_units_for(*, user: User) -> QuerySet[Organization]:
 def collective_request_create(*, actor: User, unit: Organization) -> CollectiveRequest:
     if not collective_units_for(user=actor).filter(pk=unit.pk).exists():
         raise AccessDenied(_("你不能以“%(unit)s”的名义申请。") % {"unit": unit.name})
+    window_ensure_accepting(kind=Kind.COLLECTIVE)
     return CollectiveRequest.objects.create(
         kind=Kind.COLLECTIVE,
         title=_("%(unit)s集体活动积分补录") % {"unit": unit.name},

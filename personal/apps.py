@@ -30,6 +30,7 @@ class PersonalConfig(AppConfig):
         from personal.forms import recognition_rows, recognitions_from_post
         from personal.selectors import personal_page_context
         from personal.services import (
+            personal_approved_note,
             personal_on_approved,
             personal_recognize,
             personal_route,
@@ -48,6 +49,7 @@ class PersonalConfig(AppConfig):
                 body_template="personal/_body.html",
                 body_context=personal_page_context,
                 summary=personal_summary,
+                approved_note=personal_approved_note,
                 decision_roles=frozenset({StepRole.CENTER}),
                 decision_template="personal/_recognize.html",
                 decision_context=recognition_rows,

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Organization, User
 from bulu.workflow.demo import demo_decide
-from bulu.workflow.models import Decision, Kind, Window
+from bulu.workflow.models import Decision, Kind, Window, months_outside_rule
 from bulu.workflow.services import request_withdraw
 from imports.models import ActivityLevel, CreditStandardItem
 from personal import services
@@ -61,14 +61,22 @@ def _certificate_png(text: str) -> bytes:
 
 def _demo_window() -> Window:
     now = timezone.now()
+    opens, closes = now - timedelta(days=7), now + timedelta(days=30)
+    # The demo opens around the day it is installed; outside 2月至3月 it says why (第五条).
+    reason = (
+        "演示数据：通知时间按安装演示的日期设置，便于试用；正式通知请在每年 2 月至 3 月发布。"
+        if months_outside_rule(Kind.PERSONAL, opens, closes)
+        else ""
+    )
     window, _created = Window.objects.get_or_create(
         kind=Kind.PERSONAL,
         title=DEMO_WINDOW_TITLE,
         defaults={
             "body": "演示用通知：按规定个人积分补录每年 2 月至 3 月进行。"
             "请在截止前提交补录事项与证明材料，并在到梦空间“我的-展开-成长记录-申请记录-填写申请表单”线上提交每一项。",
-            "opens_at": now - timedelta(days=7),
-            "closes_at": now + timedelta(days=30),
+            "opens_at": opens,
+            "closes_at": closes,
+            "off_season_reason": reason,
         },
     )
     return window
@@ -168,15 +176,16 @@ def demo_seed_personal_requests(*, student_usernames: list[str] | None = None) -
             if scenario in ("pending_center", "approved"):
                 _volunteer_item(request, student)
             created += 1
+            # 第六条: filed online in 到梦空间 before submission (one draft has not done it yet).
+            services.personal_item_mark_online(
+                item=item, actor=student, applied=n > 0, applied_on=date.today()
+            )
             if scenario == "draft":
                 continue
             if scenario == "withdrawn":
                 request_withdraw(request=request, actor=student)
                 continue
             services.personal_request_submit(request=request, actor=student)
-            services.personal_item_mark_online(
-                item=item, actor=student, applied=n % 2 == 0, applied_on=date.today()
-            )
             approvals = {
                 "pending_counselor": 0,
                 "pending_branch": 1,

@@ -114,7 +114,7 @@ class PersonalItemForm(forms.ModelForm[PersonalItem]):
 
 
 class OnlineAppliedForm(forms.Form):
-    online_applied = forms.BooleanField(label=_("已在到梦空间线上提交"), required=False)
+    online_applied = forms.BooleanField(label=_("已在到梦空间在线提交"), required=False)
     online_applied_on = forms.DateField(
         label=_("提交日期"),
         required=False,

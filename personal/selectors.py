@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
@@ -82,4 +83,7 @@ def personal_page_context(
         "items": items,
         "credits": list(CreditRecord.objects.filter(request_id=request.pk)),
         "online_editable": is_owner and request.state not in FROZEN_STATES,
+        "online_required": settings.BULU_REQUIRE_ONLINE_SUBMISSION,
+        # Once 已导入到梦空间 the credits are there: nobody is asked for the online step any more.
+        "online_asked": request.state != State.IMPORTED,
     }

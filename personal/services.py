@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import IO
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -20,7 +21,11 @@ from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.uploads import evidence_store
 from bulu.workflow import routing
 from bulu.workflow.models import BackfillRequest, Decision, Kind, State
-from bulu.workflow.services import request_ensure_editable, request_submit
+from bulu.workflow.services import (
+    request_ensure_editable,
+    request_submit,
+    window_ensure_accepting,
+)
 from credits.models import CreditRecord
 from credits.services import credit_records_create
 from imports.models import FRACTION_UNITS, CreditStandardItem, CreditType, quantity_text
@@ -34,6 +39,7 @@ def personal_request_create(*, student: User, title: str) -> PersonalRequest:
     klass = student_class(user=student)
     if klass is None:
         raise ApplicationError(_("你的账号未关联班级，无法申请个人积分补录，请联系辅导员。"))
+    window_ensure_accepting(kind=Kind.PERSONAL)
     title = title.strip() or _("个人成长积分补录")
     return PersonalRequest.objects.create(
         kind=Kind.PERSONAL,
@@ -270,6 +276,16 @@ def personal_request_submit(
         raise ApplicationError(
             _("以下事项还没有上传证明材料：%(items)s") % {"items": "、".join(missing)}
         )
+    if settings.BULU_REQUIRE_ONLINE_SUBMISSION:
+        offline = [i.content for i in items if not i.online_applied]
+        if offline:
+            raise ApplicationError(
+                _(
+                    "《办法》第六条要求每一项先在到梦空间在线提交。以下事项还没有勾选"
+                    "“已在到梦空间在线提交”：%(items)s"
+                )
+                % {"items": "、".join(offline)}
+            )
     # Not inside an outer transaction: a refusal for a missing step owner must still record
     # (and send) its alert to the center.
     request_submit(request=request, actor=actor, expected_version=expected_version)
@@ -354,6 +370,31 @@ def personal_on_approved(request: BackfillRequest) -> None:
             )
         )
     credit_records_create(request=personal, records=records)
+
+
+def personal_approved_note(request: BackfillRequest) -> str:
+    """The items the center recognized at another value than claimed, with its reasons."""
+    changed = [
+        i
+        for i in PersonalItem.objects.filter(
+            request_id=request.pk, recognized_value__isnull=False
+        ).select_related("credit_type")
+        if i.recognized_value != i.claimed_value
+    ]
+    if not changed:
+        return ""
+    parts = [
+        _("“%(item)s”申请 %(claimed)s %(unit)s，认定 %(recognized)s %(unit)s，原因：%(reason)s")
+        % {
+            "item": i.content,
+            "claimed": i.claimed_value,
+            "recognized": i.recognized_value,
+            "unit": i.credit_type.name,
+            "reason": i.recognition_reason,
+        }
+        for i in changed
+    ]
+    return _("二课中心认定的学分值与申请不同：%(items)s。") % {"items": "；".join(parts)}
 
 
 def personal_summary(request: BackfillRequest) -> str:

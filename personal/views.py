@@ -5,6 +5,7 @@ The request page, its decision and withdrawal are the workflow's (`workflow:deta
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -73,7 +74,13 @@ def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "personal/edit.html",
-        {"obj": obj, "title_form": title_form, "log": request_log(request=obj)},
+        {
+            "obj": obj,
+            "title_form": title_form,
+            "log": request_log(request=obj),
+            "online_required": settings.BULU_REQUIRE_ONLINE_SUBMISSION,
+            "online_asked": True,
+        },
     )
 
 
@@ -185,7 +192,7 @@ def request_submit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def item_online(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
-    _own(request, pk)
+    obj = _own(request, pk)
     item = personal_item_get(user=current_user(request), request_pk=pk, item_pk=item_pk)
     form = OnlineAppliedForm(request.POST)
     if form.is_valid():
@@ -196,9 +203,12 @@ def item_online(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
             applied=applied,
             applied_on=form.cleaned_data["online_applied_on"] or timezone.localdate(),
         )
-        messages.success(request, _("已记录到梦空间线上申请情况。"))
+        messages.success(request, _("已记录到梦空间在线提交情况。"))
     else:
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, f"{item.content}：{error}")
+    # A draft is ticked item by item on its edit page, before it is submitted.
+    if obj.state in EDITABLE_STATES:
+        return redirect("personal:edit", pk)
     return redirect("workflow:detail", pk)

@@ -28,7 +28,15 @@ class ReadOnlyAdmin(admin.ModelAdmin[Any]):
 
 @admin.register(Window)
 class WindowAdmin(admin.ModelAdmin[Window]):
-    list_display = ["title", "kind", "opens_at", "closes_at", "grace_days", "is_published"]
+    list_display = [
+        "title",
+        "kind",
+        "opens_at",
+        "closes_at",
+        "off_season_reason",
+        "grace_days",
+        "is_published",
+    ]
     list_filter = ["kind", "is_published"]
     search_fields = ["title"]
 

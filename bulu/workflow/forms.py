@@ -29,8 +29,18 @@ class QueueFilterForm(forms.Form):
 class WindowForm(forms.ModelForm[Window]):
     class Meta:
         model = Window
-        fields = ["kind", "title", "body", "opens_at", "closes_at", "grace_days", "is_published"]
+        fields = [
+            "kind",
+            "title",
+            "body",
+            "opens_at",
+            "closes_at",
+            "off_season_reason",
+            "grace_days",
+            "is_published",
+        ]
         widgets = {
+            "off_season_reason": forms.Textarea(attrs={"rows": 2}),
             "opens_at": forms.DateTimeInput(
                 attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
             ),

@@ -7,6 +7,7 @@ Transition methods change state only; `bulu.workflow.services` does everything e
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -73,6 +74,42 @@ def _no_decision_yet(instance: models.Model) -> bool:
     return instance.state != State.PENDING or instance.step_index == instance.start_index
 
 
+# 第四条: cadre lists 每年10月至11月; 第五条: personal notices 每年2月至3月. Collective: no rule.
+REGULATION_MONTHS: dict[str, tuple[int, ...]] = {
+    Kind.PERSONAL: (2, 3),
+    Kind.CADRE: (10, 11),
+}
+
+
+def months_outside_rule(kind: str, opens_at: Any, closes_at: Any) -> list[int]:
+    """The months (local time) of an open period that fall outside its kind's regulation months.
+
+    `closes_at` is exclusive: a notice closing at 1 April 00:00 lies in February-March.
+    """
+    allowed = REGULATION_MONTHS.get(kind)
+    if not allowed or opens_at is None or closes_at is None or closes_at <= opens_at:
+        return []
+    first = timezone.localtime(opens_at)
+    last = timezone.localtime(closes_at - timedelta(microseconds=1))
+    outside: list[int] = []
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        if month not in allowed and month not in outside:
+            outside.append(month)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        if len(outside) == 12 - len(allowed):
+            break
+    return outside
+
+
+def regulation_months_text(kind: str) -> str:
+    """E.g. "2月至3月"; "" for a kind without a month rule."""
+    allowed = REGULATION_MONTHS.get(kind)
+    if not allowed:
+        return ""
+    return str(_("%(first)d月至%(last)d月")) % {"first": allowed[0], "last": allowed[-1]}
+
+
 class Window(models.Model):
     """A 补录通知: the notice the center publishes, with the dates its kind is open."""
 
@@ -87,6 +124,15 @@ class Window(models.Model):
         help_text=_("截止后，被退回的申请仍可在此天数内重新提交。"),
     )
     is_published = models.BooleanField(_("已发布"), default=True)
+    # 第四、五条 name the months; a school may set other dates, but says why (shown on the notice).
+    off_season_reason = models.TextField(
+        _("不在规定月份的原因"),
+        blank=True,
+        help_text=_(
+            "《办法》规定个人成长积分每年2月至3月补录（第五条）、学生干部积分每年10月至11月补录"
+            "（第四条）。通知时间不在这些月份时必须填写原因，原因会显示在通知上。"
+        ),
+    )
     reminded_at = models.DateTimeField(_("截止提醒发送时间"), null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -115,6 +161,34 @@ class Window(models.Model):
     def is_open(self, at: Any = None) -> bool:
         now = at or timezone.now()
         return self.is_published and self.opens_at <= now < self.closes_at
+
+    @property
+    def outside_months(self) -> bool:
+        """Whether the open period leaves its kind's regulation months (then a reason is due)."""
+        return bool(months_outside_rule(self.kind, self.opens_at, self.closes_at))
+
+    @property
+    def regulation_months(self) -> str:
+        return regulation_months_text(self.kind)
+
+    def months_problem(self) -> str:
+        """The refusal when the period leaves the regulation months and no reason is given."""
+        if not self.outside_months or self.off_season_reason.strip():
+            return ""
+        article = _("第五条") if self.kind == Kind.PERSONAL else _("第四条")
+        return str(
+            _(
+                "《办法》%(article)s规定%(kind)s在每年%(months)s进行，本通知的时间不在这些月份内："
+                "请填写“不在规定月份的原因”。"
+            )
+        ) % {"article": article, "kind": Kind(self.kind).label, "months": self.regulation_months}
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        problem = self.months_problem()
+        if problem:
+            raise ValidationError({"off_season_reason": problem})
 
 
 class BackfillRequest(ConcurrentTransitionMixin, models.Model):

@@ -57,6 +57,9 @@ class KindHooks:
     edit_url_name: str = ""
     # One line on what approving grants, shown before a bulk approval.
     summary: Callable[[BackfillRequest], str] | None = None
+    # Appended to the applicant's "已审核通过" message and mail (e.g. the items the center
+    # recognized at another value than claimed, with its reasons); "" for nothing to add.
+    approved_note: Callable[[BackfillRequest], str] | None = None
     # Extra decision inputs at the step roles listed: a template inside the decision form, its
     # context (given the posted values when the form is shown again), a parser of the posted
     # values (raises ApplicationError) and what the service does with the parsed payload.

@@ -296,6 +296,21 @@ def center_staff() -> list[User]:
     )
 
 
+def window_open_for(*, kind: str, at: datetime | None = None) -> Window | None:
+    """The open published notice of `kind` (the one closing first when several overlap)."""
+    return windows_open(at=at, kind=kind).order_by("closes_at", "pk").first()
+
+
+def window_next_for(*, kind: str, at: datetime | None = None) -> Window | None:
+    """The next published notice of `kind` that has not opened yet."""
+    now = at or timezone.now()
+    return (
+        Window.objects.filter(kind=kind, is_published=True, opens_at__gt=now)
+        .order_by("opens_at", "pk")
+        .first()
+    )
+
+
 @dataclass(frozen=True)
 class NewRequestEntry:
     kind: str

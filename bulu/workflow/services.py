@@ -44,13 +44,15 @@ EDITABLE_STATES = (State.DRAFT, State.RETURNED)
 
 
 def request_ensure_editable(request: BackfillRequest, actor: User) -> None:
-    """The applicant, and only while the request is a draft or returned, may change it."""
+    """The applicant, and only while the request is a draft or returned and its notice still
+    takes changes (`window_ensure_accepting`), may change it."""
     if actor.pk != request.applicant_id:
         raise AccessDenied(_("只能修改自己的申请。"))
     if request.state not in EDITABLE_STATES:
         raise ApplicationError(
             _("申请当前状态为“%(state)s”，不能修改。") % {"state": State(request.state).label}
         )
+    window_ensure_accepting(kind=request.kind, request=request)
 
 
 # --- windows -------------------------------------------------------------------------------------
@@ -85,6 +87,49 @@ def _window_for_resubmission(*, request: BackfillRequest, at: datetime) -> Windo
     return window
 
 
+def window_ensure_accepting(
+    *, kind: str, request: BackfillRequest | None = None, at: datetime | None = None
+) -> None:
+    """第四、五条「学生应在规定时间内上报」: a closed notice takes no new drafts and no edits.
+
+    A new request, or a change to a draft, needs a published notice of its kind that is open or
+    still to open (collective: only once the center has published one). A returned request may
+    be changed as long as it may be resubmitted: until its notice's close plus its grace days.
+    """
+    from bulu.workflow.selectors import window_next_for, window_open_for
+
+    now = at or timezone.now()
+    if request is not None and request.state == State.RETURNED and request.window_id:
+        window = request.window
+        assert window is not None
+        deadline = window.closes_at + timedelta(days=window.grace_days)
+        if now < deadline:
+            return
+        raise ApplicationError(
+            _("《%(title)s》已于 %(end)s 截止%(grace)s，不能再修改退回的申请。")
+            % {
+                "title": window.title,
+                "end": moment_text(window.closes_at),
+                "grace": (
+                    _("（宽限期至 %(deadline)s）") % {"deadline": moment_text(deadline)}
+                    if window.grace_days
+                    else ""
+                ),
+            }
+        )
+    if window_open_for(kind=kind, at=now) is not None:
+        return
+    if window_next_for(kind=kind, at=now) is not None:
+        return  # drafts may be prepared for a published notice; submission waits for it
+    verdict = window_verdict(kind=kind, at=now)
+    if verdict.open:
+        return  # collective, and the center published no collective notice
+    raise ApplicationError(
+        _("%(reason)s现在不能新建或修改%(kind)s申请。")
+        % {"reason": verdict.reason, "kind": Kind(kind).label}
+    )
+
+
 @dataclass
 class WindowData:
     kind: str
@@ -94,6 +139,7 @@ class WindowData:
     closes_at: datetime
     grace_days: int = 0
     is_published: bool = True
+    off_season_reason: str = ""
 
 
 def _window_check(*, actor: User, data: WindowData) -> None:
@@ -105,6 +151,14 @@ def _window_check(*, actor: User, data: WindowData) -> None:
         raise ApplicationError(_("截止时间必须晚于开始时间。"))
     if not data.title.strip():
         raise ApplicationError(_("请填写通知标题。"))
+    problem = Window(
+        kind=data.kind,
+        opens_at=data.opens_at,
+        closes_at=data.closes_at,
+        off_season_reason=data.off_season_reason,
+    ).months_problem()
+    if problem:
+        raise ApplicationError(problem)
 
 
 def window_create(*, actor: User, data: WindowData) -> Window:
@@ -455,6 +509,10 @@ def _notify_decision(
     label = step.label if step else ""
     if request.state == State.APPROVED:
         text = _("你的申请“%(title)s”已审核通过。") % {"title": request.title}
+        note_hook = kind_hooks(request.kind).approved_note
+        note = note_hook(request) if note_hook else ""
+        if note:
+            text = f"{text}{note}"
     elif decision == Decision.APPROVE:
         text = _("你的申请“%(title)s”已通过%(label)s，进入下一环节。") % {
             "title": request.title,
@@ -470,7 +528,9 @@ def _notify_decision(
             "title": request.title,
             "opinion": opinion,
         }
-    notify(recipients=[request.applicant], request=request, text=text[:300])
+    # The mail carries the whole text; the in-app message keeps its first 300 characters and
+    # links to the request page, which shows every item.
+    notify(recipients=[request.applicant], request=request, text=text)
 
 
 def request_withdraw(

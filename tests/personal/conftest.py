@@ -77,11 +77,15 @@ def make_draft(student: User, mirror: Mirror, items: int = 1) -> PersonalRequest
         staged = services.evidence_stage(
             request=request, actor=student, uploads=[("证书.png", BytesIO(PNG))]
         )
-        services.personal_item_save(
+        item = services.personal_item_save(
             request=request,
             actor=student,
             data=item_data(mirror, content=f"活动{n + 1}"),
             staged=[e.pk for e in staged],
+        )
+        # 第六条: filed online in 到梦空间 too (required before submission by default).
+        services.personal_item_mark_online(
+            item=item, actor=student, applied=True, applied_on=date(2026, 3, 2)
         )
     return request
 

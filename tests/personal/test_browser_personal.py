@@ -88,6 +88,12 @@ def test_it_takes_a_request_from_phone_to_counselor(
     expect(page.locator("#items")).to_contain_text("校园歌手大赛")
     expect(page.locator("#items")).to_contain_text("现场照片.png")
     page.screenshot(path=str(tmp_path / "student-edit.png"), full_page=True)
+    # 第六条: not yet filed online in 到梦空间, so the submission names the item.
+    page.click("text=提交申请")
+    expect(page.locator(".msg-error")).to_contain_text("校园歌手大赛")
+    page.check("#items .online-form input[name=online_applied]")
+    page.click("#items .online-form button:has-text('保存')")
+    expect(page.locator(".msg-success")).to_contain_text("已记录到梦空间在线提交情况")
     page.click("text=提交申请")
     expect(page.locator("h1 .badge")).to_have_text("审核中")
     phone.close()

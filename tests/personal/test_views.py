@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from bulu.workflow.models import Decision, State
+from bulu.workflow.models import Decision, State, Window
 from credits.models import CreditRecord
 from imports.models import CreditStandardItem, CreditType
 from personal import services
@@ -60,7 +60,9 @@ def test_it_sends_anonymous_users_to_login(client: Client, draft: PersonalReques
         assert response.status_code == 302 and "/login/" in response["Location"]
 
 
-def test_it_lets_a_student_create_a_draft(client: Client, school: School, mirror: Mirror) -> None:
+def test_it_lets_a_student_create_a_draft(
+    client: Client, school: School, mirror: Mirror, personal_window: Window
+) -> None:
     response = as_user(client, school.alice).post(reverse("personal:create"), {"title": "春季补录"})
     request = PersonalRequest.objects.get(applicant=school.alice)
     assert response.status_code == 302
@@ -399,6 +401,9 @@ def test_it_refuses_a_future_online_application_date(
     client: Client, school: School, draft: PersonalRequest
 ) -> None:
     item = first_item(draft)
+    services.personal_item_mark_online(
+        item=item, actor=school.alice, applied=False, applied_on=None
+    )
     as_user(client, school.alice).post(
         reverse("personal:item_online", args=[draft.pk, item.pk]),
         {"online_applied": "on", "online_applied_on": "2099-01-01"},

@@ -165,6 +165,7 @@ def test_it_lets_only_the_center_publish_notices(client: Client, school: School)
         "kind": Kind.PERSONAL,
         "title": "2026年学生干部积分补录",
         "body": "各学院于11月30日前上报",
+        "off_season_reason": "测试：按当前日期发布",
         "opens_at": (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
         "closes_at": (now + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M"),
         "grace_days": 0,
