@@ -272,6 +272,10 @@ BULU_UPLOAD_MAX_BYTES = env.int("BULU_UPLOAD_MAX_BYTES", default=10 * 1024 * 102
 # Uploaded rosters hold personal data: they (and their results) are deleted after this many days.
 BULU_ROSTER_RETENTION_DAYS = env.int("BULU_ROSTER_RETENTION_DAYS", default=30)
 BULU_REMINDER_WAITING_DAYS = env.int("BULU_REMINDER_WAITING_DAYS", default=3)
+# 第四条「工作满一年」 in school years: a cadre term counts for a 学年 when it starts no later than
+# this many days after the year's first day and ends no earlier than this many days before the
+# end of its teaching weeks (appointments rarely fall on the calendar's exact dates).
+BULU_CADRE_TERM_TOLERANCE_DAYS = env.int("BULU_CADRE_TERM_TOLERANCE_DAYS", default=14)
 
 # PDFs (documents): the address printed in their QR codes, time limits, the verify page's rate.
 BULU_PUBLIC_URL = env.str("BULU_PUBLIC_URL", default="http://127.0.0.1:8000")

@@ -29,7 +29,16 @@ class QueueFilterForm(forms.Form):
 class WindowForm(forms.ModelForm[Window]):
     class Meta:
         model = Window
-        fields = ["kind", "title", "body", "opens_at", "closes_at", "grace_days", "is_published"]
+        fields = [
+            "kind",
+            "title",
+            "body",
+            "school_year",
+            "opens_at",
+            "closes_at",
+            "grace_days",
+            "is_published",
+        ]
         widgets = {
             "opens_at": forms.DateTimeInput(
                 attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"

@@ -28,6 +28,7 @@ from bulu.workflow.models import (
     Notification,
     OwnerGapAlert,
     RouteStep,
+    SchoolYear,
     State,
     StepRole,
     Window,
@@ -156,6 +157,7 @@ class WindowData:
     closes_at: datetime
     grace_days: int = 0
     is_published: bool = True
+    school_year: SchoolYear | None = None
 
 
 def _window_check(*, actor: User, data: WindowData) -> None:
@@ -167,6 +169,10 @@ def _window_check(*, actor: User, data: WindowData) -> None:
         raise ApplicationError(_("截止时间必须晚于开始时间。"))
     if not data.title.strip():
         raise ApplicationError(_("请填写通知标题。"))
+    if data.kind == Kind.CADRE and data.school_year is None:
+        raise ApplicationError(
+            _("学生干部补录通知须选择收集学年（《办法》第四条：收集工作满一年的学生干部）。")
+        )
 
 
 def window_create(*, actor: User, data: WindowData) -> Window:
