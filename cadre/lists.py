@@ -20,6 +20,7 @@ from openpyxl.styles import Font
 
 from accounts.models import Membership, Organization, User
 from bulu.exceptions import ApplicationError
+from bulu.workflow.models import SchoolYear, State
 from bulu.xlsx import (
     BadDate,
     Cell,
@@ -35,7 +36,6 @@ from bulu.xlsx import (
     xlsx_sheet_rows,
     xlsx_write_text,
 )
-from bulu.workflow.models import SchoolYear, State
 from cadre.models import CadreEntry, CadrePosition, CadreRequest
 from cadre.terms import term_problem
 

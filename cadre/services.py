@@ -349,11 +349,13 @@ def cadre_request_submit(
         raise ApplicationError(_("请先填写或导入任职名单。"))
     # The notice it goes into (a first submission refuses here when none is open).
     window = request.window or window_for_submission(kind=request.kind, at=timezone.now())
-    year = window.school_year if window is not None else None
+    if window is None:  # only collective requests go without a notice
+        raise ApplicationError(_("学生干部积分补录当前没有开放的补录通知。"))
+    year = window.school_year
     if year is None:
         raise ApplicationError(
             _("《%(title)s》没有注明收集哪个学年的学生干部，请联系二课中心。")
-            % {"title": window.title if window else ""}
+            % {"title": window.title}
         )
     today = timezone.localdate()
     for e in entries:

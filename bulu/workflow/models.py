@@ -77,11 +77,11 @@ class SchoolYear(models.Model):
     """A 学年 of the school's calendar (data the center keeps): a cadre notice names the one it
     collects, and a term counts when it covers it (第四条「工作满一年」, see `cadre.terms`)."""
 
-    label = models.CharField(
-        _("学年"), max_length=16, unique=True, help_text=_("例如 2025-2026。")
-    )
+    label = models.CharField(_("学年"), max_length=16, unique=True, help_text=_("例如 2025-2026。"))
     starts_on = models.DateField(_("开学日期"), help_text=_("第一教学周的第一天。"))
-    teaching_ends_on = models.DateField(_("教学周结束日期"), help_text=_("最后一个教学周的最后一天。"))
+    teaching_ends_on = models.DateField(
+        _("教学周结束日期"), help_text=_("最后一个教学周的最后一天。")
+    )
     ends_on = models.DateField(_("学年结束日期"), help_text=_("学年的最后一天（含考试周）。"))
 
     class Meta:

@@ -46,7 +46,9 @@ def test_a_student_reports_a_year_as_club_head_with_evidence(school: School, cad
 
 
 def test_a_short_term_is_refused_with_the_dates_missing(school: School, cadre: Cadre) -> None:
-    with pytest.raises(ApplicationError, match="任职未覆盖2024-2025学年：缺少 2025-05-31 至 2025-06-30"):
+    with pytest.raises(
+        ApplicationError, match="任职未覆盖2024-2025学年：缺少 2025-05-31 至 2025-06-30"
+    ):
         services.cadre_self_report_save(
             student=school.alice,
             data=services.ServiceData(

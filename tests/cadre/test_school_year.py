@@ -129,9 +129,7 @@ def _approve(school: School, report: CadreRequest) -> None:
         decide(report, person)
 
 
-def test_a_two_year_term_is_credited_once_in_each_years_round(
-    school: School, cadre: Cadre
-) -> None:
+def test_a_two_year_term_is_credited_once_in_each_years_round(school: School, cadre: Cadre) -> None:
     Window.objects.filter(pk=cadre.window.pk).update(
         school_year=SchoolYear.objects.get(label="2023-2024")
     )
@@ -140,7 +138,7 @@ def test_a_two_year_term_is_credited_once_in_each_years_round(
     first = services.cadre_self_report_save(student=school.alice, data=data)
     services.cadre_request_submit(request=first, actor=school.alice)
     _approve(school, first)
-    with pytest.raises(ApplicationError, match="2023-2024学年.*不能重复上报"):
+    with pytest.raises(ApplicationError, match=r"2023-2024学年.*不能重复上报"):
         services.cadre_self_report_save(student=school.alice, data=data)
 
     _next_round(cadre.window, "2024-2025")
@@ -160,7 +158,7 @@ def test_a_draft_of_an_earlier_round_must_be_saved_again(school: School, cadre: 
         student=school.alice, data=services.ServiceData(school.club.pk, cadre.club_head.pk, *TERM)
     )
     _next_round(cadre.window, "2025-2026")
-    with pytest.raises(ApplicationError, match="按2024-2025学年填写.*收集2025-2026学年"):
+    with pytest.raises(ApplicationError, match=r"按2024-2025学年填写.*收集2025-2026学年"):
         services.cadre_request_submit(request=report, actor=school.alice)
     assert CadreRequest.objects.get(pk=report.pk).state == State.DRAFT
 
@@ -261,7 +259,9 @@ def test_a_list_may_not_name_a_student_twice_in_a_year(school: School, cadre: Ca
             ],
         )
     (twice,) = caught.value.problems
-    assert twice.row == 3 and "与第 2 行重复" in str(twice) and "2024-2025学年只认定一次" in str(twice)
+    assert (
+        twice.row == 3 and "与第 2 行重复" in str(twice) and "2024-2025学年只认定一次" in str(twice)
+    )
 
 
 def test_a_rejected_or_withdrawn_report_may_be_filed_again(school: School, cadre: Cadre) -> None:
@@ -278,7 +278,7 @@ def test_a_rejected_or_withdrawn_report_may_be_filed_again(school: School, cadre
     assert CadreEntry.objects.filter(live=True, student=school.alice).count() == 1
 
 
-# --- the 聘书 upload --------------------------------------------------------------------------------
+# --- the 聘书 upload ------------------------------------------------------------------------------
 
 
 def _form(school: School, cadre: Cadre, **extra: object) -> dict[str, object]:
@@ -307,7 +307,10 @@ def test_a_self_report_takes_several_files_new_and_edit(
     )
     assert response.status_code == 302, response.content.decode()
     report = CadreRequest.objects.get()
-    assert sorted(report.evidence.values_list("original_name", flat=True)) == ["任命.pdf", "聘书.png"]
+    assert sorted(report.evidence.values_list("original_name", flat=True)) == [
+        "任命.pdf",
+        "聘书.png",
+    ]
     page = client.get(reverse("workflow:detail", args=[report.pk])).content.decode()
     assert "聘书.png" in page and "任命.pdf" in page
     edited = client.post(
@@ -317,7 +320,10 @@ def test_a_self_report_takes_several_files_new_and_edit(
     assert edited.status_code == 302
     assert report.evidence.count() == 3
     # Without a file it saves too; a file that is no PDF/image is refused by its content.
-    assert client.post(reverse("cadre:self_edit", args=[report.pk]), _form(school, cadre)).status_code == 302
+    assert (
+        client.post(reverse("cadre:self_edit", args=[report.pk]), _form(school, cadre)).status_code
+        == 302
+    )
     bad = client.post(
         reverse("cadre:self_edit", args=[report.pk]),
         _form(school, cadre, evidence_files=[_file("聘书.pdf", b"MZ not a pdf")]),
