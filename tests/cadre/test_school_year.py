@@ -357,3 +357,50 @@ def test_a_second_report_of_the_year_on_the_page_is_a_message_not_an_error(
     assert again.status_code == 400
     assert "2024-2025学年的这一任职" in again.content.decode()
     assert CadreRequest.objects.count() == 1
+
+
+# --- the calendar from a sheet -------------------------------------------------------------------
+
+
+def _calendar_xlsx(tmp_path: Any, rows: list[list[object]]) -> str:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    ws = workbook.active
+    assert ws is not None
+    ws.append(["学年", "开学日期", "教学周结束", "学年结束"])
+    for row in rows:
+        ws.append(row)
+    path = tmp_path / "校历.xlsx"
+    workbook.save(path)
+    return str(path)
+
+
+def test_the_center_imports_the_calendar(db: None, tmp_path: Any) -> None:
+    from django.core.management import CommandError, call_command
+
+    bad = _calendar_xlsx(
+        tmp_path,
+        [["2025-2026", "2025/9/8", "2026/7/3", "2026/7/17"], ["2026-2028", "2026/9/1", "明年", ""]],
+    )
+    with pytest.raises(CommandError) as caught:
+        call_command("import_school_years", bad)
+    message = str(caught.value)
+    assert "第 3 行［学年］" in message and "第 3 行［教学周结束］" in message
+    assert "第 3 行［学年结束］：请填写日期" in message
+    assert SchoolYear.objects.get(label="2025-2026").starts_on == date(2025, 9, 1)  # unchanged
+    good = _calendar_xlsx(
+        tmp_path,
+        [
+            ["2025-2026", "2025/9/8", "2026/7/3", "2026/7/17"],
+            ["2027-2028学年", "2027/9/6", "2028/6/30", "2028/7/14"],
+        ],
+    )
+    call_command("import_school_years", good)
+    year = SchoolYear.objects.get(label="2025-2026")
+    assert (year.starts_on, year.teaching_ends_on, year.ends_on) == (
+        date(2025, 9, 8),
+        date(2026, 7, 3),
+        date(2026, 7, 17),
+    )
+    assert SchoolYear.objects.get(label="2027-2028").starts_on == date(2027, 9, 6)
