@@ -184,6 +184,10 @@ def _list_page(
 ) -> HttpResponse:
     extra = TABLE_ROWS_EXTRA + (TABLE_ROWS_EXTRA if request.GET.get("more") else 0)
     table = rows if rows is not None else _table_rows(obj, extra)
+    try:
+        window: Window | None = services.collecting_window(request=obj)
+    except ApplicationError:
+        window = None  # saving says why
     return render(
         request,
         "cadre/list_edit.html",
@@ -195,6 +199,7 @@ def _list_page(
             "positions": services.positions_for(obj.applicant_org),
             "entries": obj.entries.select_related("position"),
             "log": request_log(request=obj),
+            "window": window,
         },
         status=status,
     )

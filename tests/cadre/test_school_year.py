@@ -153,6 +153,16 @@ def test_a_two_year_term_is_credited_once_in_each_years_round(school: School, ca
     ]
 
 
+def test_the_pages_name_the_year_collected(client: Client, school: School, cadre: Cadre) -> None:
+    client.force_login(school.alice)
+    page = client.get(reverse("cadre:self_new")).content.decode()
+    assert 'data-school-year="2024-2025"' in page and "2024-09-01 至 2025-06-30" in page
+    club_list = services.cadre_list_create(actor=school.frank, unit=school.club)
+    client.force_login(school.frank)
+    page = client.get(reverse("cadre:list_edit", args=[club_list.pk])).content.decode()
+    assert 'data-school-year="2024-2025"' in page
+
+
 def test_a_draft_of_an_earlier_round_must_be_saved_again(school: School, cadre: Cadre) -> None:
     report = services.cadre_self_report_save(
         student=school.alice, data=services.ServiceData(school.club.pk, cadre.club_head.pk, *TERM)
