@@ -276,6 +276,10 @@ BULU_REMINDER_WAITING_DAYS = env.int("BULU_REMINDER_WAITING_DAYS", default=3)
 # 第六条: each personal item is also filed online in 到梦空间; by default a request is submitted
 # only once every item records that step. Off for a school that does not use the online form.
 BULU_REQUIRE_ONLINE_SUBMISSION = env.bool("BULU_REQUIRE_ONLINE_SUBMISSION", default=True)
+# 第四条「工作满一年」 in school years: a cadre term counts for a 学年 when it starts no later than
+# this many days after the year's first day and ends no earlier than this many days before the
+# end of its teaching weeks (appointments rarely fall on the calendar's exact dates).
+BULU_CADRE_TERM_TOLERANCE_DAYS = env.int("BULU_CADRE_TERM_TOLERANCE_DAYS", default=14)
 
 # PDFs (documents): the address printed in their QR codes, time limits, the verify page's rate.
 BULU_PUBLIC_URL = env.str("BULU_PUBLIC_URL", default="http://127.0.0.1:8000")

@@ -34,6 +34,19 @@ def _demo_requests() -> str:
     return f"新建学生干部示例申请 {created} 个" if created else "学生干部示例申请已存在"
 
 
+def _release_on_decision(request: Any, step: Any, record: Any) -> None:
+    from cadre.services import cadre_entries_release
+
+    if request.kind == "cadre":
+        cadre_entries_release(request.pk)
+
+
+def _release_on_change(request_id: int) -> None:
+    from cadre.services import cadre_entries_release
+
+    cadre_entries_release(request_id)
+
+
 class CadreConfig(AppConfig):
     name = "cadre"
     verbose_name = _("学生干部积分补录")
@@ -42,13 +55,22 @@ class CadreConfig(AppConfig):
         from accounts.demo import demo_step_register
         from accounts.roles import center_staff_models_register
         from bulu.workflow.models import Kind
-        from bulu.workflow.registry import KindHooks, kind_register
+        from bulu.workflow.registry import (
+            KindHooks,
+            kind_register,
+            request_changed_listen,
+            step_decided_listen,
+        )
         from cadre.documents import cadre_forms
         from cadre.selectors import cadre_page_context
         from cadre.services import cadre_on_approved, cadre_route, cadre_summary
         from documents.selectors import document_links
 
         center_staff_models_register("cadre", "cadreposition")
+        # A rejected (in the decision's transaction) or withdrawn (after commit) request's
+        # entries stop holding their school year, so the student may report again.
+        step_decided_listen(_release_on_decision)
+        request_changed_listen(_release_on_change)
         demo_step_register("学生干部职务", _demo_positions)
         demo_step_register("学生干部积分补录示例", _demo_requests)
         kind_register(

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Organization, User
 from bulu.workflow.demo import demo_decide
-from bulu.workflow.models import Decision, Kind, Window, months_outside_rule
+from bulu.workflow.models import Decision, Kind, SchoolYear, Window, months_outside_rule
 from bulu.workflow.services import request_withdraw
 from cadre import services
 from cadre.lists import RawRow
@@ -58,7 +58,6 @@ POSITIONS: dict[str, tuple[tuple[str, str], ...]] = {
         ("心理委员", "class"),
     ),
 }
-TERM = (date(2024, 9, 1), date(2025, 9, 1))
 
 
 @transaction.atomic
@@ -90,6 +89,7 @@ def demo_seed_positions() -> int:
 
 
 def _window() -> Window:
+    """The demo notice collects the latest school year whose teaching weeks have ended."""
     now = timezone.now()
     opens, closes = now - timedelta(days=20), now + timedelta(days=20)
     # The demo opens around the day it is installed; outside 10月至11月 it says why (第四条).
@@ -97,6 +97,11 @@ def _window() -> Window:
         "演示数据：通知时间按安装演示的日期设置，便于试用；正式通知请在每年 10 月至 11 月发布。"
         if months_outside_rule(Kind.CADRE, opens, closes)
         else ""
+    )
+    year = (
+        SchoolYear.objects.filter(teaching_ends_on__lt=timezone.localdate())
+        .order_by("-starts_on")
+        .first()
     )
     window, _created = Window.objects.get_or_create(
         kind=Kind.CADRE,
@@ -108,12 +113,20 @@ def _window() -> Window:
             "个人也可以上报自己的任职。逾期因自身原因未上报的，不再补录。",
             "opens_at": opens,
             "closes_at": closes,
+            "school_year": year,
         },
     )
     return window
 
 
-def _rows(students: list[User], titles: list[str]) -> list[RawRow]:
+def _term(window: Window) -> tuple[date, date]:
+    """A term as schools appoint them: the whole school year."""
+    year = window.school_year
+    assert year is not None
+    return year.starts_on, year.teaching_ends_on
+
+
+def _rows(students: list[User], titles: list[str], term: tuple[date, date]) -> list[RawRow]:
     return [
         RawRow(
             n,
@@ -121,8 +134,8 @@ def _rows(students: list[User], titles: list[str]) -> list[RawRow]:
                 "学号": u.username,
                 "姓名": u.name,
                 "职务": title,
-                "任职开始": TERM[0].isoformat(),
-                "任职结束": TERM[1].isoformat(),
+                "任职开始": term[0].isoformat(),
+                "任职结束": term[1].isoformat(),
             },
         )
         for n, (u, title) in enumerate(zip(students, titles, strict=False), start=2)
@@ -132,7 +145,10 @@ def _rows(students: list[User], titles: list[str]) -> list[RawRow]:
 def demo_seed_cadre_requests() -> int:
     if CadreRequest.objects.exists() or not CadrePosition.objects.exists():
         return 0
-    _window()
+    window = _window()
+    if window.school_year is None:
+        return 0
+    term = _term(window)
     by_name = {o.name: o for o in Organization.objects.all()}
     users = {
         u.username: u
@@ -152,7 +168,7 @@ def demo_seed_cadre_requests() -> int:
     services.cadre_list_replace(
         request=class_list,
         actor=users["T0001"],
-        rows=_rows(classmates[:8], [p for p, _key in POSITIONS[UnitKind.CLASS]]),
+        rows=_rows(classmates[:8], [p for p, _key in POSITIONS[UnitKind.CLASS]], term),
     )
     services.cadre_request_submit(request=class_list, actor=users["T0001"])
     created += 1
@@ -165,7 +181,7 @@ def demo_seed_cadre_requests() -> int:
     services.cadre_list_replace(
         request=club_list,
         actor=users["2023010102"],
-        rows=_rows(members, ["社长", "副社长", "部长", "部长", "干事", "干事"]),
+        rows=_rows(members, ["社长", "副社长", "部长", "部长", "干事", "干事"], term),
     )
     services.cadre_request_submit(request=club_list, actor=users["2023010102"])
     for _step in range(3):
@@ -175,7 +191,7 @@ def demo_seed_cadre_requests() -> int:
     self_double = services.cadre_self_report_save(
         student=members[4],
         data=services.ServiceData(
-            club.pk, CadrePosition.objects.get(unit_kind=club.kind, name="干事").pk, *TERM
+            club.pk, CadrePosition.objects.get(unit_kind=club.kind, name="干事").pk, *term
         ),
     )
     services.cadre_request_submit(request=self_double, actor=members[4])
@@ -193,9 +209,9 @@ def demo_seed_cadre_requests() -> int:
     ):
         student = classmates[10 + n]
         position = CadrePosition.objects.get(unit_kind=unit.kind, name=title)
-        term = TERM if ending != "rejected" else (date(2024, 10, 8), date(2025, 10, 8))
+        start, end = term if ending != "rejected" else (term[0] + timedelta(days=7), term[1])
         report = services.cadre_self_report_save(
-            student=student, data=services.ServiceData(unit.pk, position.pk, *term)
+            student=student, data=services.ServiceData(unit.pk, position.pk, start, end)
         )
         created += 1
         if ending == "draft":

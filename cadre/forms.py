@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
+from bulu.forms import MultipleFileField, MultipleFileInput
 from cadre.models import CadrePosition
 
 
@@ -45,10 +46,6 @@ class UnitSelect(forms.Select):
         return option
 
 
-class EvidenceInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
@@ -68,13 +65,15 @@ class SelfReportForm(forms.Form):
     )
     term_start = forms.DateField(label=_("任职开始"), widget=DATE)
     term_end = forms.DateField(
-        label=_("任职结束"), widget=DATE, help_text=_("须满一年，且不晚于今天。")
+        label=_("任职结束"),
+        widget=DATE,
+        help_text=_("任职须覆盖通知收集的整个学年（开学至教学周结束），且不晚于今天。"),
     )
-    evidence_files = forms.FileField(
+    evidence_files = MultipleFileField(
         label=_("任职证明（可选）"),
         required=False,
         help_text=_("聘书、任命文件或照片，JPG、PNG 或 PDF，可选多个；手机上可直接拍照。"),
-        widget=EvidenceInput(attrs={"accept": "image/jpeg,image/png,application/pdf"}),
+        widget=MultipleFileInput(attrs={"accept": "image/jpeg,image/png,application/pdf"}),
     )
 
     def __init__(self, *args: Any, units: Any, **kwargs: Any) -> None:

@@ -20,6 +20,7 @@ from openpyxl.styles import Font
 
 from accounts.models import Membership, Organization, User
 from bulu.exceptions import ApplicationError
+from bulu.workflow.models import SchoolYear, State
 from bulu.xlsx import (
     BadDate,
     Cell,
@@ -35,7 +36,7 @@ from bulu.xlsx import (
     xlsx_sheet_rows,
     xlsx_write_text,
 )
-from cadre.models import CadrePosition
+from cadre.models import CadreEntry, CadrePosition, CadreRequest
 from cadre.terms import term_problem
 
 COL_NO = "学号"
@@ -149,8 +150,15 @@ def read_list_file(fileobj: IO[bytes]) -> list[RawRow]:
     return out
 
 
-def judge_list(unit: Organization, rows: Sequence[RawRow]) -> ListResult:
-    """Every row against the registry, the unit's positions and the one-year rule."""
+def judge_list(
+    unit: Organization,
+    rows: Sequence[RawRow],
+    *,
+    year: SchoolYear,
+    exclude_request: int | None = None,
+) -> ListResult:
+    """Every row against the registry, the unit's positions, the school year the notice collects
+    (第四条) and the unit's other live lists of that year."""
     result = ListResult()
     problems = result.problems
     if not rows:
@@ -177,7 +185,19 @@ def judge_list(unit: Organization, rows: Sequence[RawRow]) -> ListResult:
             )
         )
     today = timezone.localdate()
-    seen: dict[tuple[str, str, date], int] = {}
+    listed = {
+        (student_id, position_id): request_id
+        for student_id, position_id, request_id in CadreEntry.objects.filter(
+            unit=unit,
+            mode=CadreRequest.Mode.UNIT_LIST,
+            school_year=year,
+            live=True,
+        )
+        .exclude(request__state__in=(State.WITHDRAWN, State.REJECTED))
+        .exclude(request_id=exclude_request)
+        .values_list("student_id", "position_id", "request_id")
+    }
+    seen: dict[tuple[str, str], int] = {}
     for raw in rows:
         before = len(problems)
         no = norm_text(raw.values.get(COL_NO))
@@ -233,18 +253,37 @@ def judge_list(unit: Organization, rows: Sequence[RawRow]) -> ListResult:
         start = _date(raw, COL_START, problems)
         end = _date(raw, COL_END, problems)
         if start is not None and end is not None:
-            why = term_problem(start, end, today=today)
+            why = term_problem(start, end, year=year, today=today)
             if why:
                 problems.append(ListProblem(raw.row, COL_END, why))
-        if student is not None and position is not None and start is not None:
-            key = (student.username, position.name, start)
+        if student is not None and position is not None:
+            key = (student.username, position.name)
             first = seen.setdefault(key, raw.row)
+            other = listed.get((student.pk, position.pk))
             if first != raw.row:
                 problems.append(
                     ListProblem(
                         raw.row,
                         None,
-                        _("与第 %(first)s 行重复（同一学生、职务和任职开始）。") % {"first": first},
+                        _("与第 %(first)s 行重复（同一学生和职务，%(year)s学年只认定一次）。")
+                        % {"first": first, "year": year.label},
+                    )
+                )
+            elif other is not None:
+                problems.append(
+                    ListProblem(
+                        raw.row,
+                        None,
+                        _(
+                            "%(name)s的%(year)s学年%(position)s已在本单位的名单 #%(r)s 中上报，"
+                            "不能重复上报。"
+                        )
+                        % {
+                            "name": student.name,
+                            "year": year.label,
+                            "position": position.name,
+                            "r": other,
+                        },
                     )
                 )
         if len(problems) == before and student and position and start and end:

@@ -17,7 +17,7 @@ from bulu.uploads import EvidenceFile
 
 # Migrations name the upload path by this module: it stays importable from here.
 from bulu.uploads import evidence_path as evidence_path
-from bulu.workflow.models import BackfillRequest
+from bulu.workflow.models import BackfillRequest, SchoolYear
 from imports.models import CreditStandardItem
 
 
@@ -69,7 +69,15 @@ class CadreRequest(BackfillRequest):
 
 
 class CadreEntry(models.Model):
-    """One service: a student, a position in the request's unit, a term."""
+    """One service: a student, a position in the request's unit, a term, the school year it is
+    reported for.
+
+    One credit per student, unit, position and school year (第四条), held by the database: among
+    live entries (their request not withdrawn or rejected) one per way of reporting (a
+    self-report, the unit's lists), and among credited entries one at all — a self-report and a
+    list naming the same service are both filed, flagged, and credited once. `unit`, `mode`,
+    `live` and `credited` copy the request's facts so that partial unique constraints can see them.
+    """
 
     request = models.ForeignKey(
         CadreRequest, verbose_name=_("申请"), on_delete=models.CASCADE, related_name="entries"
@@ -87,6 +95,23 @@ class CadreEntry(models.Model):
     )
     term_start = models.DateField(_("任职开始"))
     term_end = models.DateField(_("任职结束"))
+    # Empty only for entries filed before cadre notices named the school year they collect.
+    school_year = models.ForeignKey(
+        SchoolYear,
+        verbose_name=_("学年"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    unit = models.ForeignKey(
+        Organization, verbose_name=_("任职单位"), on_delete=models.PROTECT, related_name="+"
+    )
+    mode = models.CharField(_("上报方式"), max_length=16, choices=CadreRequest.Mode.choices)
+    # False once the request is withdrawn or rejected: its student may then report again.
+    live = models.BooleanField(_("有效"), default=True)
+    # True once this entry became a credit record.
+    credited = models.BooleanField(_("已认定"), default=False)
     # The row of the uploaded list (0 when typed on the page or self-reported).
     row = models.PositiveIntegerField(_("行号"), default=0)
     # The same service reported elsewhere (self-report and unit list, or two lists).
@@ -100,7 +125,17 @@ class CadreEntry(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(term_end__gt=models.F("term_start")), name="cadre_term_order"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["student", "unit", "position", "school_year", "mode"],
+                condition=models.Q(live=True),
+                name="cadre_one_live_report_a_year",
+            ),
+            models.UniqueConstraint(
+                fields=["student", "unit", "position", "school_year"],
+                condition=models.Q(credited=True),
+                name="cadre_one_credit_a_year",
+            ),
         ]
         indexes = [models.Index(fields=["student", "position"])]
 

@@ -45,7 +45,9 @@ def cadre_page_context(
     cadre = CadreRequest.objects.select_related("applicant_org").get(pk=request.pk)
     entries = list(
         cadre.entries.select_related(
-            "position__standard_item__credit_type", "position__standard_item__subcategory__category"
+            "school_year",
+            "position__standard_item__credit_type",
+            "position__standard_item__subcategory__category",
         )
     )
     for e in entries:
@@ -63,7 +65,7 @@ def my_cadre_entries(*, user: User) -> list[CadreEntry]:
     return list(
         CadreEntry.objects.filter(student=user)
         .exclude(request__state=State.DRAFT)
-        .select_related("request__applicant_org", "position")
+        .select_related("request__applicant_org", "position", "school_year")
         .order_by("-term_start")
     )
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import IO
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,15 +17,17 @@ from accounts.selectors import organizations_acted_for, student_class, user_scop
 from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.uploads import evidence_store
 from bulu.workflow import routing
-from bulu.workflow.models import STEP_PERMISSION, BackfillRequest, Kind, State
+from bulu.workflow.models import STEP_PERMISSION, BackfillRequest, Kind, SchoolYear, State, Window
 from bulu.workflow.services import (
     request_ensure_editable,
     request_submit,
     window_ensure_accepting,
+    window_for_submission,
+    window_verdict,
 )
-from cadre.lists import ListError, ListProblem, RawRow, judge_list, read_list_file
+from cadre.lists import ListError, ListProblem, ListRow, RawRow, judge_list, read_list_file
 from cadre.models import CadreEntry, CadreEvidence, CadrePosition, CadreRequest, UnitKind
-from cadre.terms import school_year_label, term_problem
+from cadre.terms import clipped_to, school_year_label, term_problem
 from credits.models import CreditRecord
 from credits.services import credit_records_create
 
@@ -86,6 +88,58 @@ def positions_for(unit: Organization) -> QuerySet[CadrePosition]:
     )
 
 
+# --- the school year a report is for -------------------------------------------------------------
+
+
+def collecting_window(*, request: CadreRequest | None) -> Window:
+    """The notice a report goes into (the one it went into before, else the one open now),
+    which names the school year it collects; refused when there is none."""
+    window = request.window if request is not None and request.window_id else None
+    if window is None:
+        verdict = window_verdict(kind=Kind.CADRE, at=timezone.now())
+        if not verdict.open or verdict.window is None:
+            raise ApplicationError(verdict.reason)
+        window = verdict.window
+    if window.school_year_id is None:
+        raise ApplicationError(
+            _("《%(title)s》没有注明收集哪个学年的学生干部，请联系二课中心。")
+            % {"title": window.title}
+        )
+    return window
+
+
+def _collecting_year(request: CadreRequest | None) -> SchoolYear:
+    year = collecting_window(request=request).school_year
+    assert year is not None
+    return year
+
+
+def _refused_twice(year: SchoolYear) -> ApplicationError:
+    """What the database's one-report-a-year constraint means to the user."""
+    return ApplicationError(
+        _(
+            "同一学生、单位和职务在一个学年只能上报一次：%(year)s学年的这一任职已有有效的上报，"
+            "不能重复上报。"
+        )
+        % {"year": year.label}
+    )
+
+
+def _sweep_ended(students: Sequence[int]) -> None:
+    """Entries of withdrawn or rejected requests no longer hold their year (the listeners set
+    this too; done here as well so a filing never depends on them)."""
+    CadreEntry.objects.filter(
+        student_id__in=students, live=True, request__state__in=ENDED_STATES
+    ).update(live=False)
+
+
+def cadre_entries_release(request_id: int) -> int:
+    """A withdrawn or rejected request's entries stop counting as live reports."""
+    return CadreEntry.objects.filter(
+        request_id=request_id, live=True, request__state__in=ENDED_STATES
+    ).update(live=False)
+
+
 # --- self-report ---------------------------------------------------------------------------------
 
 
@@ -98,7 +152,7 @@ class ServiceData:
 
 
 def _check_service(
-    student: User, data: ServiceData, *, exclude_request: int | None
+    student: User, data: ServiceData, *, year: SchoolYear, exclude_request: int | None
 ) -> tuple[Organization, CadrePosition]:
     unit = self_report_units(student=student).filter(pk=data.unit_id).first()
     if unit is None:
@@ -108,17 +162,16 @@ def _check_service(
         raise ApplicationError(
             _("“%(unit)s”没有这个职务，请从列表中选择。") % {"unit": unit_display(unit)}
         )
-    why = term_problem(data.term_start, data.term_end, today=timezone.localdate())
+    why = term_problem(data.term_start, data.term_end, year=year, today=timezone.localdate())
     if why:
         raise ApplicationError(why)
     duplicate = (
         CadreEntry.objects.filter(
             student=student,
-            request__applicant_org=unit,
-            request__mode=CadreRequest.Mode.SELF,
+            unit=unit,
+            mode=CadreRequest.Mode.SELF,
             position=position,
-            term_start=data.term_start,
-            term_end=data.term_end,
+            school_year=year,
         )
         .exclude(request__state__in=ENDED_STATES)
         .exclude(request_id=exclude_request)
@@ -127,7 +180,8 @@ def _check_service(
     )
     if duplicate is not None:
         raise ApplicationError(
-            _("你已经上报过这段任职（申请 #%(r)s），不能重复上报。") % {"r": duplicate}
+            _("你已经上报过%(year)s学年的这一任职（申请 #%(r)s），不能重复上报。")
+            % {"year": year.label, "r": duplicate}
         )
     return unit, position
 
@@ -146,8 +200,27 @@ def cadre_self_report_save(
         request_ensure_editable(request, student)
     else:
         window_ensure_accepting(kind=Kind.CADRE)
-    unit, position = _check_service(student, data, exclude_request=request.pk if request else None)
+    year = _collecting_year(request)
+    unit, position = _check_service(
+        student, data, year=year, exclude_request=request.pk if request else None
+    )
+    try:
+        return _self_report_write(student, data, request, unit, position, year, uploads)
+    except IntegrityError as exc:  # a report filed meanwhile: the constraint's word is final
+        raise _refused_twice(year) from exc
+
+
+def _self_report_write(
+    student: User,
+    data: ServiceData,
+    request: CadreRequest | None,
+    unit: Organization,
+    position: CadrePosition,
+    year: SchoolYear,
+    uploads: Sequence[tuple[str, IO[bytes]]],
+) -> CadreRequest:
     with transaction.atomic():
+        _sweep_ended([student.pk])
         if request is None:
             request = CadreRequest.objects.create(
                 kind=Kind.CADRE,
@@ -162,7 +235,7 @@ def cadre_self_report_save(
         request.title = _("%(unit)s%(position)s任职（%(years)s）") % {
             "unit": unit_display(unit),
             "position": position.name,
-            "years": school_year_label(data.term_start, data.term_end),
+            "years": f"{year.label}学年",
         }
         request.save()
         request.entries.all().delete()
@@ -174,6 +247,9 @@ def cadre_self_report_save(
             position=position,
             term_start=data.term_start,
             term_end=data.term_end,
+            school_year=year,
+            unit=unit,
+            mode=CadreRequest.Mode.SELF,
         )
         evidence_store(CadreEvidence, uploads, request=request)
     return request
@@ -202,10 +278,19 @@ def cadre_list_replace(*, request: CadreRequest, actor: User, rows: Sequence[Raw
     request_ensure_editable(request, actor)
     if request.mode != CadreRequest.Mode.UNIT_LIST:
         raise ApplicationError(_("个人上报不能导入名单。"))
-    result = judge_list(request.applicant_org, rows)
+    year = _collecting_year(request)
+    result = judge_list(request.applicant_org, rows, year=year, exclude_request=request.pk)
     if result.problems:
         raise ListError(result.problems)
+    try:
+        return _list_write(request, result.rows, year)
+    except IntegrityError as exc:  # another list of the unit took a row meanwhile
+        raise _refused_twice(year) from exc
+
+
+def _list_write(request: CadreRequest, rows: Sequence[ListRow], year: SchoolYear) -> int:
     with transaction.atomic():
+        _sweep_ended([r.student.pk for r in rows])
         request.entries.all().delete()
         CadreEntry.objects.bulk_create(
             [
@@ -218,12 +303,15 @@ def cadre_list_replace(*, request: CadreRequest, actor: User, rows: Sequence[Raw
                     term_start=r.start,
                     term_end=r.end,
                     row=r.row,
+                    school_year=year,
+                    unit=request.applicant_org,
+                    mode=CadreRequest.Mode.UNIT_LIST,
                 )
-                for r in result.rows
+                for r in rows
             ]
         )
         request.save(update_fields=["updated_at"])
-    return len(result.rows)
+    return len(rows)
 
 
 def cadre_list_upload(*, request: CadreRequest, actor: User, fileobj: IO[bytes]) -> int:
@@ -260,12 +348,32 @@ def cadre_request_submit(
 ) -> CadreRequest:
     if actor.pk != request.applicant_id:
         raise AccessDenied(_("只有申请人本人可以提交该申请。"))
-    entries = list(request.entries.select_related("position"))
+    entries = list(request.entries.select_related("position", "school_year"))
     if not entries:
         raise ApplicationError(_("请先填写或导入任职名单。"))
+    # The notice it goes into (a first submission refuses here when none is open).
+    window = request.window or window_for_submission(kind=request.kind, at=timezone.now())
+    if window is None:  # only collective requests go without a notice
+        raise ApplicationError(_("学生干部积分补录当前没有开放的补录通知。"))
+    year = window.school_year
+    if year is None:
+        raise ApplicationError(
+            _("《%(title)s》没有注明收集哪个学年的学生干部，请联系二课中心。")
+            % {"title": window.title}
+        )
     today = timezone.localdate()
     for e in entries:
-        why = term_problem(e.term_start, e.term_end, today=today)
+        if e.school_year_id != year.pk:
+            raise ApplicationError(
+                _("%(name)s：这条任职按%(was)s填写，而《%(title)s》收集%(year)s学年，请重新保存。")
+                % {
+                    "name": e.name,
+                    "was": f"{e.school_year.label}学年" if e.school_year else _("旧规则"),
+                    "title": window.title,
+                    "year": year.label,
+                }
+            )
+        why = term_problem(e.term_start, e.term_end, year=year, today=today)
         if why:
             raise ApplicationError(f"{e.name}：{why}")
     request_submit(request=request, actor=actor, expected_version=expected_version)
@@ -282,21 +390,26 @@ def _double_report(other: CadreEntry) -> dict[str, object]:
     }
 
 
+def same_service(entry: CadreEntry) -> Q:
+    """Entries that report the same service as `entry`: same student, unit and position, and the
+    same school year (overlapping terms for entries filed before notices named one)."""
+    q = Q(student_id=entry.student_id, position_id=entry.position_id, unit_id=entry.unit_id)
+    if entry.school_year_id is not None:
+        return q & Q(school_year_id=entry.school_year_id)
+    return q & Q(
+        school_year__isnull=True, term_start__lt=entry.term_end, term_end__gt=entry.term_start
+    )
+
+
 def cadre_flag_double_reports(*, request: CadreRequest) -> int:
-    """Flag entries that report a service also reported elsewhere (same student, unit and
-    position, overlapping terms), on both sides; returns how many of this request's are flagged."""
+    """Flag entries that report a service also reported elsewhere (`same_service`), on both
+    sides; returns how many of this request's are flagged."""
     entries = list(request.entries.select_related("request"))
     flagged = 0
     touched: dict[int, CadreEntry] = {}
     for e in entries:
         others = (
-            CadreEntry.objects.filter(
-                student_id=e.student_id,
-                position_id=e.position_id,
-                request__applicant_org_id=request.applicant_org_id,
-                term_start__lt=e.term_end,
-                term_end__gt=e.term_start,
-            )
+            CadreEntry.objects.filter(same_service(e))
             .exclude(request_id=request.pk)
             .exclude(request__state__in=(*ENDED_STATES, State.DRAFT))
             .select_related("request")
@@ -315,10 +428,16 @@ def cadre_flag_double_reports(*, request: CadreRequest) -> int:
     return flagged
 
 
+def entry_years(entry: CadreEntry) -> str:
+    if entry.school_year is not None:
+        return f"{entry.school_year.label}学年"
+    return school_year_label(entry.term_start, entry.term_end)
+
+
 def entry_content(entry: CadreEntry, unit: Organization) -> str:
     """E.g. 2024-2025学年担任机器人协会社长."""
     return _("%(years)s担任%(unit)s%(position)s") % {
-        "years": school_year_label(entry.term_start, entry.term_end),
+        "years": entry_years(entry),
         "unit": unit_display(unit),
         "position": entry.position.name,
     }
@@ -326,31 +445,30 @@ def entry_content(entry: CadreEntry, unit: Organization) -> str:
 
 def cadre_on_approved(request: BackfillRequest) -> None:
     """Each confirmed entry becomes a credit record, exactly once; a service already credited
-    through another report (a double report) is not credited again."""
+    through another report (a double report) is not credited again. The record's dates are the
+    term within the school year it was reported for."""
     cadre = CadreRequest.objects.select_related("applicant_org").get(pk=request.pk)
     records = []
+    credited: list[int] = []
     for e in cadre.entries.select_related(
+        "school_year",
         "position__standard_item__subcategory__category",
         "position__standard_item__credit_type",
         "position__standard_item__level",
     ):
-        credited_elsewhere = CreditRecord.objects.filter(
-            source_key__in=[
-                f"cadre-entry:{pk}"
-                for pk in CadreEntry.objects.filter(
-                    student_id=e.student_id,
-                    position_id=e.position_id,
-                    request__applicant_org_id=cadre.applicant_org_id,
-                    term_start__lt=e.term_end,
-                    term_end__gt=e.term_start,
-                )
-                .exclude(request_id=cadre.pk)
-                .values_list("pk", flat=True)
-            ],
-            request__state__in=CREDITED_STATES,
-        ).exists()
+        credited_elsewhere = (
+            CadreEntry.objects.filter(same_service(e), credited=True)
+            .exclude(request_id=cadre.pk)
+            .exists()
+        )
         if credited_elsewhere:
             continue
+        credited.append(e.pk)
+        start, end = (
+            clipped_to(e.term_start, e.term_end, e.school_year)
+            if e.school_year is not None
+            else (e.term_start, e.term_end)
+        )
         standard = e.position.standard_item
         records.append(
             CreditRecord(
@@ -359,8 +477,8 @@ def cadre_on_approved(request: BackfillRequest) -> None:
                 student_id=e.student_id,
                 student_no=e.student_no,
                 student_name=e.name,
-                start_date=e.term_start,
-                end_date=e.term_end,
+                start_date=start,
+                end_date=end,
                 content=entry_content(e, cadre.applicant_org),
                 category=standard.subcategory.category.name,
                 subcategory=standard.subcategory.name,
@@ -371,6 +489,13 @@ def cadre_on_approved(request: BackfillRequest) -> None:
                 delivery=CreditRecord.Delivery.BATCH,
             )
         )
+    try:
+        with transaction.atomic():  # a savepoint: the approval goes on only if this holds
+            CadreEntry.objects.filter(pk__in=credited).update(credited=True)
+    except IntegrityError as exc:  # a twin credited by a concurrent approval
+        raise ApplicationError(
+            _("这条任职在同一学年已经认定过积分（另一份上报刚刚通过），请刷新页面后再审核。")
+        ) from exc
     credit_records_create(request=cadre, records=records)
 
 

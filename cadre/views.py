@@ -100,7 +100,7 @@ def self_report(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                     term_start=d["term_start"],
                     term_end=d["term_end"],
                 ),
-                uploads=[(f.name or "upload", f) for f in request.FILES.getlist("evidence_files")],
+                uploads=[(f.name or "upload", f) for f in d["evidence_files"]],
             )
         except AccessDenied:
             raise
@@ -109,10 +109,14 @@ def self_report(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         else:
             messages.success(request, _("已保存，请核对后提交。"))
             return redirect("workflow:detail", obj.pk)
+    try:
+        window: Window | None = services.collecting_window(request=obj)
+    except ApplicationError:
+        window = None  # saving says why
     return render(
         request,
         "cadre/self_report.html",
-        {"form": form, "obj": obj},
+        {"form": form, "obj": obj, "window": window},
         status=400 if form.errors else 200,
     )
 
@@ -180,6 +184,10 @@ def _list_page(
 ) -> HttpResponse:
     extra = TABLE_ROWS_EXTRA + (TABLE_ROWS_EXTRA if request.GET.get("more") else 0)
     table = rows if rows is not None else _table_rows(obj, extra)
+    try:
+        window: Window | None = services.collecting_window(request=obj)
+    except ApplicationError:
+        window = None  # saving says why
     return render(
         request,
         "cadre/list_edit.html",
@@ -191,6 +199,7 @@ def _list_page(
             "positions": services.positions_for(obj.applicant_org),
             "entries": obj.entries.select_related("position"),
             "log": request_log(request=obj),
+            "window": window,
         },
         status=status,
     )

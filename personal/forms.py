@@ -11,6 +11,7 @@ from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
 
 from bulu.exceptions import ApplicationError
+from bulu.forms import MultipleFileField, MultipleFileInput
 from bulu.workflow.models import BackfillRequest
 from credits.models import CreditRecord
 from imports.forms import StandardItemSelect
@@ -45,17 +46,13 @@ class RequestTitleForm(forms.Form):
     )
 
 
-class EvidenceInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
 class PersonalItemForm(forms.ModelForm[PersonalItem]):
-    # Read by the view from request.FILES (several at once); this field only renders the input.
-    evidence_files = forms.FileField(
+    # Read by the view from request.FILES (several at once, staged before the form is judged).
+    evidence_files = MultipleFileField(
         label=_("证明材料"),
         required=False,
         help_text=_("证书扫描件、照片或 PDF，可一次选择多个；手机上可直接拍照。每个不超过 10 MB。"),
-        widget=EvidenceInput(attrs={"accept": "image/jpeg,image/png,application/pdf"}),
+        widget=MultipleFileInput(attrs={"accept": "image/jpeg,image/png,application/pdf"}),
     )
 
     class Meta:

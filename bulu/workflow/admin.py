@@ -12,7 +12,14 @@ from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from bulu.workflow.models import ApprovalRecord, BackfillRequest, Notification, RouteStep, Window
+from bulu.workflow.models import (
+    ApprovalRecord,
+    BackfillRequest,
+    Notification,
+    RouteStep,
+    SchoolYear,
+    Window,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):
@@ -26,18 +33,25 @@ class ReadOnlyAdmin(admin.ModelAdmin[Any]):
         return False
 
 
+@admin.register(SchoolYear)
+class SchoolYearAdmin(admin.ModelAdmin[SchoolYear]):
+    list_display = ["label", "starts_on", "teaching_ends_on", "ends_on"]
+    search_fields = ["label"]
+
+
 @admin.register(Window)
 class WindowAdmin(admin.ModelAdmin[Window]):
     list_display = [
         "title",
         "kind",
+        "school_year",
         "opens_at",
         "closes_at",
         "off_season_reason",
         "grace_days",
         "is_published",
     ]
-    list_filter = ["kind", "is_published"]
+    list_filter = ["kind", "is_published", "school_year"]
     search_fields = ["title"]
 
 

@@ -33,6 +33,7 @@ class WindowForm(forms.ModelForm[Window]):
             "kind",
             "title",
             "body",
+            "school_year",
             "opens_at",
             "closes_at",
             "off_season_reason",

@@ -110,6 +110,33 @@ def regulation_months_text(kind: str) -> str:
     return str(_("%(first)d月至%(last)d月")) % {"first": allowed[0], "last": allowed[-1]}
 
 
+class SchoolYear(models.Model):
+    """A 学年 of the school's calendar (data the center keeps): a cadre notice names the one it
+    collects, and a term counts when it covers it (第四条「工作满一年」, see `cadre.terms`)."""
+
+    label = models.CharField(_("学年"), max_length=16, unique=True, help_text=_("例如 2025-2026。"))
+    starts_on = models.DateField(_("开学日期"), help_text=_("第一教学周的第一天。"))
+    teaching_ends_on = models.DateField(
+        _("教学周结束日期"), help_text=_("最后一个教学周的最后一天。")
+    )
+    ends_on = models.DateField(_("学年结束日期"), help_text=_("学年的最后一天（含考试周）。"))
+
+    class Meta:
+        verbose_name = _("学年")
+        verbose_name_plural = _("学年")
+        ordering = ["-starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(teaching_ends_on__gt=models.F("starts_on"))
+                & models.Q(ends_on__gte=models.F("teaching_ends_on")),
+                name="school_year_dates_in_order",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label}学年"
+
+
 class Window(models.Model):
     """A 补录通知: the notice the center publishes, with the dates its kind is open."""
 
@@ -132,6 +159,17 @@ class Window(models.Model):
             "《办法》规定个人成长积分每年2月至3月补录（第五条）、学生干部积分每年10月至11月补录"
             "（第四条）。通知时间不在这些月份时必须填写原因，原因会显示在通知上。"
         ),
+    )
+    # 第四条: each October–November the center collects those who served the school year just
+    # ended; a cadre notice names that year (other kinds leave it empty).
+    school_year = models.ForeignKey(
+        SchoolYear,
+        verbose_name=_("收集学年"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="windows",
+        help_text=_("学生干部补录通知必填：收集在该学年任职满一年的学生干部。"),
     )
     reminded_at = models.DateTimeField(_("截止提醒发送时间"), null=True, blank=True, editable=False)
     created_by = models.ForeignKey(

@@ -22,9 +22,11 @@ from bulu.workflow.models import (
     ApprovalRecord,
     BackfillRequest,
     Decision,
+    Kind,
     Notification,
     OwnerGapAlert,
     RouteStep,
+    SchoolYear,
     State,
     StepRole,
     Window,
@@ -140,6 +142,7 @@ class WindowData:
     grace_days: int = 0
     is_published: bool = True
     off_season_reason: str = ""
+    school_year: SchoolYear | None = None
 
 
 def _window_check(*, actor: User, data: WindowData) -> None:
@@ -159,6 +162,10 @@ def _window_check(*, actor: User, data: WindowData) -> None:
     ).months_problem()
     if problem:
         raise ApplicationError(problem)
+    if data.kind == Kind.CADRE and data.school_year is None:
+        raise ApplicationError(
+            _("学生干部补录通知须选择收集学年（《办法》第四条：收集工作满一年的学生干部）。")
+        )
 
 
 def window_create(*, actor: User, data: WindowData) -> Window:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, User
 from accounts.services import role_grant
-from bulu.workflow.models import Kind, Window
+from bulu.workflow.models import Kind, SchoolYear, Window
 from cadre.demo import demo_seed_positions
 from cadre.lists import RawRow
 from cadre.models import CadrePosition, UnitKind
@@ -20,6 +20,8 @@ from imports.demo import demo_seed_credit_settings
 from tests.conftest import School
 from tests.factories import UserFactory
 
+# The notice collects 2024-2025 (the default calendar: 2024-09-01, teaching ends 2025-06-30).
+YEAR = "2024-2025"
 TERM = (date(2024, 9, 1), date(2025, 9, 1))
 
 
@@ -40,6 +42,7 @@ def cadre_window(db: None) -> Window:
         title="2026年学生干部积分补录",
         opens_at=now - timedelta(days=10),
         closes_at=now + timedelta(days=20),
+        school_year=SchoolYear.objects.get(label=YEAR),
     )
 
 

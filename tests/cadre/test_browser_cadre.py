@@ -1,4 +1,5 @@
-"""A student self-reports on a phone (one day short first); a counselor hands in the class list."""
+"""A student self-reports on a phone (short of the school year first); a counselor hands in the
+class list."""
 
 from __future__ import annotations
 
@@ -40,10 +41,12 @@ def test_self_report_and_class_list_reach_credit_records(
     page.select_option("#id_unit", str(school.club.pk))
     page.select_option("#id_position", str(cadre.club_head.pk))
     page.fill("#id_term_start", "2024-09-01")
-    page.fill("#id_term_end", "2025-08-31")
+    page.fill("#id_term_end", "2025-05-31")
     page.click("button:has-text('保存')")
-    expect(page.locator(".msg-error, .form .msg")).to_contain_text("还差 1 天")
-    page.screenshot(path=str(tmp_path / "cadre-one-day-short.png"), full_page=True)
+    expect(page.locator(".msg-error, .form .msg")).to_contain_text(
+        "任职未覆盖2024-2025学年：缺少 2025-05-31 至 2025-06-30"
+    )
+    page.screenshot(path=str(tmp_path / "cadre-short-of-the-year.png"), full_page=True)
     page.fill("#id_term_end", "2025-09-01")
     page.click("button:has-text('保存')")
     expect(page.locator("#entries")).to_contain_text("社长")

@@ -1,4 +1,5 @@
-"""Cadre back-fill: the one-year rule, the October–November window, lists, double reports."""
+"""Cadre back-fill: self-reports, the October–November window, lists, double reports (the
+school-year rule: test_school_year.py)."""
 
 from __future__ import annotations
 
@@ -17,43 +18,12 @@ from bulu.workflow.models import Decision, Notification, State
 from cadre import services
 from cadre.lists import ListError
 from cadre.models import CadreEntry, CadreRequest
-from cadre.terms import one_year_after, term_problem
 from credits.models import CreditRecord
 from tests.cadre.conftest import TERM, Cadre, list_xlsx, served
 from tests.conftest import School, decide
 from tests.personal.conftest import PNG
 
 TODAY = date(2026, 11, 15)
-
-
-# --- the one-year rule ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("start", "end", "ok", "days_missing"),
-    [
-        (date(2024, 9, 1), date(2025, 9, 1), True, 0),  # exactly one year
-        (date(2024, 9, 1), date(2025, 8, 31), False, 1),  # one day short
-        (date(2024, 9, 1), date(2025, 6, 30), False, 63),
-        (date(2024, 2, 29), date(2025, 2, 28), True, 0),  # from 29 February
-        (date(2024, 2, 29), date(2025, 2, 27), False, 1),
-        (date(2023, 3, 1), date(2024, 2, 29), False, 1),  # a year that ends in a leap February
-        (date(2023, 3, 1), date(2024, 3, 1), True, 0),
-    ],
-)
-def test_the_term_must_cover_one_full_year(
-    start: date, end: date, ok: bool, days_missing: int
-) -> None:
-    problem = term_problem(start, end, today=TODAY)
-    assert (problem is None) == ok
-    if not ok:
-        assert f"还差 {days_missing} 天" in str(problem)
-
-
-def test_an_end_in_the_future_or_before_the_start_is_refused() -> None:
-    assert "晚于今天" in str(term_problem(date(2025, 11, 1), date(2026, 11, 16), today=TODAY))
-    assert "应晚于开始日期" in str(term_problem(date(2025, 9, 1), date(2025, 9, 1), today=TODAY))
-    assert one_year_after(date(2024, 2, 29)) == date(2025, 2, 28)
 
 
 # --- self-report ----------------------------------------------------------------------------------
@@ -75,12 +45,14 @@ def test_a_student_reports_a_year_as_club_head_with_evidence(school: School, cad
     ]
 
 
-def test_a_short_term_is_refused_with_the_days_missing(school: School, cadre: Cadre) -> None:
-    with pytest.raises(ApplicationError, match="还差 1 天"):
+def test_a_short_term_is_refused_with_the_dates_missing(school: School, cadre: Cadre) -> None:
+    with pytest.raises(
+        ApplicationError, match="任职未覆盖2024-2025学年：缺少 2025-05-31 至 2025-06-30"
+    ):
         services.cadre_self_report_save(
             student=school.alice,
             data=services.ServiceData(
-                school.club.pk, cadre.club_head.pk, date(2024, 9, 1), date(2025, 8, 31)
+                school.club.pk, cadre.club_head.pk, date(2024, 9, 1), date(2025, 5, 31)
             ),
         )
     assert not CadreRequest.objects.exists()
@@ -155,7 +127,8 @@ def test_a_counselor_submits_the_class_committee_from_xlsx(school: School, cadre
     first = records.first()
     assert first is not None
     assert first.content == "2024-2025学年担任机械2401班长"
-    assert (first.start_date, first.end_date) == TERM
+    # The term within the school year reported for (2024-09-01 to the year's end).
+    assert (first.start_date, first.end_date) == (TERM[0], date(2025, 7, 15))
     assert (first.category, first.credit_type, str(first.value)) == (
         "工作履历",
         "工作成长积分",
@@ -174,7 +147,7 @@ def test_a_faulty_list_is_refused_whole_with_row_and_column(school: School, cadr
         [c.username, c.name, "首席执行官", "2024/9/1", "2025/9/1"],
         [school.olivia.username, school.olivia.name, "学习委员", "2024/9/1", "2025/9/1"],
         ["123", "某某", "班长", "2024/9/1", "2025/9/1"],
-        [a.username, a.name, "文体委员", "2024/9/1", "2025/8/1"],
+        [a.username, a.name, "文体委员", "2024/9/1", "2025/5/1"],
         [a.username, a.name, "班长", "2024/9/1", "明年"],
     ]
     with pytest.raises(ListError) as caught:
@@ -185,11 +158,11 @@ def test_a_faulty_list_is_refused_whole_with_row_and_column(school: School, cadr
         (4, "职务"),
         (5, "学号"),  # not of this class
         (6, "学号"),  # not a 学号
-        (7, "任职结束"),  # one month short
+        (7, "任职结束"),  # two months short of the teaching weeks' end
         (8, "任职结束"),  # not a date
     }
     messages = " ".join(str(p) for p in caught.value.problems)
-    assert "第 7 行" in messages and "还差 31 天" in messages
+    assert "第 7 行" in messages and "缺少 2025-05-01 至 2025-06-30" in messages
     assert "不是“机械2401”的学生" in messages
     assert not CadreEntry.objects.filter(request=class_list).exists()
 

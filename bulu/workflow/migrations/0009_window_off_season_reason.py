@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workflow', '0006_alter_routestep_options'),
+        ('workflow', '0008_default_school_years'),
     ]
 
     operations = [
