@@ -12,7 +12,8 @@ from bulu.workflow.models import BackfillRequest
 from collective.models import CollectiveRequest
 from collective.selectors import flagged_rows
 from imports.forms import StandardItemSelect
-from imports.models import CreditStandardItem
+from collective.models import LetterLine, LetterTier
+from imports.models import CreditStandardItem, CreditType
 
 
 class UnitField(forms.ModelChoiceField[Organization]):
@@ -91,6 +92,99 @@ class CollectiveForm(forms.ModelForm[CollectiveRequest]):
         field.empty_label = _("请选择")
         self.fields["case"].required = False
         self.fields["case"].choices = list(CollectiveRequest.Case.choices)  # type: ignore[attr-defined]
+
+
+POINTS = forms.NumberInput(attrs={"step": "0.01", "min": "0"})
+
+
+class CreditTypeField(forms.ModelChoiceField[CreditType]):
+    def label_from_instance(self, obj: CreditType) -> str:
+        return obj.name
+
+
+class LineForm(forms.Form):
+    """A further credit type of the letter: counted and totalled on its own."""
+
+    credit_type = CreditTypeField(label=_("学分类型"), queryset=CreditType.objects.none())
+    points_per_person = forms.DecimalField(
+        label=_("每人分值"),
+        max_digits=7,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        widget=POINTS,
+        help_text=_("按奖项档次发放时留空。"),
+    )
+    declared_participants = forms.IntegerField(label=_("参与人数"), min_value=0, required=False)
+    declared_total = forms.DecimalField(
+        label=_("共计分值"),
+        max_digits=9,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        widget=POINTS,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["credit_type"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = CreditType.objects.filter(is_active=True)
+        field.empty_label = _("请选择")
+
+
+class TierForm(forms.Form):
+    """One award tier (一等奖 3 分): rows whose 奖项内容 names it get its points."""
+
+    credit_type = CreditTypeField(
+        label=_("学分类型"),
+        queryset=CreditType.objects.none(),
+        required=False,
+        help_text=_("留空表示认定标准条目的学分类型。"),
+    )
+    award = forms.CharField(label=_("奖项档次"), max_length=100)
+    points = forms.DecimalField(
+        label=_("分值"), max_digits=7, decimal_places=2, min_value=0, widget=POINTS
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["credit_type"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = CreditType.objects.filter(is_active=True)
+        field.empty_label = _("（认定标准条目的学分类型）")
+
+
+LineFormSet = forms.formset_factory(LineForm, extra=1, can_delete=True)
+TierFormSet = forms.formset_factory(TierForm, extra=2, can_delete=True)
+
+
+def letter_formsets(request: CollectiveRequest, data: Mapping[str, Any] | None) -> tuple[Any, Any]:
+    """The letter's further credit types and its award tiers, as typed or as stored."""
+    lines = [
+        {
+            "credit_type": line.credit_type_id,
+            "points_per_person": line.points_per_person,
+            "declared_participants": line.declared_participants,
+            "declared_total": line.declared_total,
+        }
+        for line in LetterLine.objects.filter(request=request)
+    ]
+    tiers = [
+        {"credit_type": t.credit_type_id, "award": t.award, "points": t.points}
+        for t in LetterTier.objects.filter(request=request)
+    ]
+    return (
+        LineFormSet(data, initial=lines, prefix="lines"),
+        TierFormSet(data, initial=tiers, prefix="tiers"),
+    )
+
+
+def kept(formset: Any) -> list[dict[str, Any]]:
+    """The filled, not deleted forms' cleaned data (an untouched blank form is skipped)."""
+    return [
+        f.cleaned_data for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")
+    ]
 
 
 class RosterForm(forms.Form):
