@@ -9,10 +9,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
 from bulu.workflow.models import BackfillRequest
-from collective.models import CollectiveRequest
+from collective.models import CollectiveRequest, LetterLine, LetterTier
 from collective.selectors import flagged_rows
 from imports.forms import StandardItemSelect
-from collective.models import LetterLine, LetterTier
 from imports.models import CreditStandardItem, CreditType
 
 

@@ -180,7 +180,8 @@ def total_problems(lines: Sequence[Line], rows: Iterable[Row]) -> list[str]:
         if line.total is not None and total != line.total:
             problems.append(
                 _(
-                    "%(type)s：申请书写的共计分值为 %(declared)s，人员名单的学分值合计为 %(roster)s。"
+                    "%(type)s：申请书写的共计分值为 %(declared)s，"
+                    "人员名单的学分值合计为 %(roster)s。"
                 )
                 % {"type": line.credit_type, "declared": fmt(line.total), "roster": fmt(total)}
             )
@@ -195,7 +196,8 @@ def line_problems(lines: Sequence[Line]) -> list[str]:
         if computed is not None and line.total is not None and computed != line.total:
             problems.append(
                 _(
-                    "%(type)s：共计分值 %(total)s 与 每人 %(p)s 分 × %(n)s 人 = %(computed)s 不一致。"
+                    "%(type)s：共计分值 %(total)s 与 "
+                    "每人 %(p)s 分 × %(n)s 人 = %(computed)s 不一致。"
                 )
                 % {
                     "type": line.credit_type,

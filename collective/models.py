@@ -113,6 +113,9 @@ class LetterLine(models.Model):
             models.UniqueConstraint(fields=["request", "credit_type"], name="letter_line_type_once")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.credit_type.name} {self.points_per_person or ''}"
+
 
 class LetterTier(models.Model):
     """One award tier of the letter (一等奖 3 分、二等奖 2 分、参与 0.5 分): a roster row whose
@@ -135,3 +138,6 @@ class LetterTier(models.Model):
         verbose_name = _("奖项档次")
         verbose_name_plural = _("奖项档次")
         ordering = ["request", "order", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.award} {self.points}"

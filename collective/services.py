@@ -130,19 +130,19 @@ def _ensure_letter(data: CollectiveData, main_type_id: int | None) -> None:
     tier_keys: set[tuple[int | None, str]] = set()
     for tier in data.tiers or []:
         award = tier.award.strip()
-        type_id = None if tier.credit_type_id == main_type_id else tier.credit_type_id
+        tier_type = None if tier.credit_type_id == main_type_id else tier.credit_type_id
         if not award:
             raise ApplicationError(_("奖项档次请写明奖项名称（如 一等奖、参与）。"))
         if tier.points is None or tier.points <= 0:
             raise ApplicationError(_("奖项档次“%(award)s”的分值应大于 0。") % {"award": award})
-        if type_id is not None and type_id not in seen:
+        if tier_type is not None and tier_type not in seen:
             raise ApplicationError(
                 _("奖项档次“%(award)s”的学分类型不在申请书中，请先添加该学分类型。")
                 % {"award": award}
             )
-        if (type_id, award) in tier_keys:
+        if (tier_type, award) in tier_keys:
             raise ApplicationError(_("奖项档次“%(award)s”写了两次。") % {"award": award})
-        tier_keys.add((type_id, award))
+        tier_keys.add((tier_type, award))
 
 
 def collective_request_update(
@@ -156,6 +156,8 @@ def collective_request_update(
         CreditStandardItem.objects.filter(pk=data.standard_item_id)
         .values_list("credit_type_id", flat=True)
         .first()
+        if data.standard_item_id is not None
+        else None
     )
     _ensure_letter(data, main_type_id)
     for field in dataclasses.fields(data):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -52,7 +53,8 @@ def test_it_names_the_row_and_the_expected_value_for_each_kind_of_misfit() -> No
     assert [(p.excel_row, p.message) for p in letter.row_problems([line], rows)] == [
         (
             9,
-            "第 9 行：奖项内容「三等奖」不在申请书的奖项档次中（一等奖 3.00、二等奖 2.00、参与 0.50）",
+            "第 9 行：奖项内容「三等奖」不在申请书的奖项档次中"
+            "（一等奖 3.00、二等奖 2.00、参与 0.50）",
         ),
         (10, "第 10 行：奖项「二等奖」的发放学分值 4.00 应为 2.00 分"),
         (12, "第 12 行：学分类型「志愿者工时」不在申请书中（申请书：文体活动学分）"),
@@ -109,7 +111,9 @@ def test_the_issue_roster_4_10_and_nine_0_10_is_refused(school: School, kit: Kit
     messages = _blocking(request)
     assert "第 8 行：发放学分值 4.10 应为每人 0.50 分" in messages
     assert "第 7 行：发放学分值 0.10 应为每人 0.50 分" in messages
-    with pytest.raises(ApplicationError, match="第 8 行：发放学分值 4.10 应为每人 0.50 分"):
+    with pytest.raises(
+        ApplicationError, match=re.escape("第 8 行：发放学分值 4.10 应为每人 0.50 分")
+    ):
         services.collective_request_submit(request=request, actor=school.gina)
     assert CollectiveRequest.objects.get(pk=request.pk).state == State.DRAFT
 
@@ -317,3 +321,25 @@ def test_someone_else_cannot_post_tiers(client: Client, school: School, kit: Kit
     response = client.post(reverse("collective:edit", args=[request.pk]), _post(kit, request))
     assert response.status_code == 404
     assert not LetterTier.objects.filter(request=request).exists()
+
+
+# --- the demo ------------------------------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:No directory at:UserWarning")
+def test_the_demo_has_a_letter_with_tiers_whose_roster_fits(db: None) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("seed_demo", "--force", stdout=StringIO())
+    request = CollectiveRequest.objects.get(activity_name="第三届校园电子竞技邀请赛")
+    assert list(request.tiers.values_list("award", flat=True)) == [
+        "一等奖",
+        "二等奖",
+        "三等奖",
+        "参与",
+    ]
+    assert request.state == State.RETURNED  # it went through the chain with this roster
+    assert [c.message for c in services.collective_checks(request) if c.blocking] == []
+    assert request.declared_total == D("2") + 2 * D("1.5") + 3 * D("1") + 58 * D("0.5")
