@@ -71,6 +71,7 @@ class CollectiveForm(forms.ModelForm[CollectiveRequest]):
             "prevention": forms.Textarea(attrs={"rows": 3}),
             "summary": forms.Textarea(attrs={"rows": 3}),
         }
+        labels = {"credit_details": _("积分明细补充说明")}
         help_texts = {
             "case": _("只受理这两种情形；其他原因（如本人未报名、未签到）不属于集体补录。"),
             "standard_item": _(
@@ -78,7 +79,10 @@ class CollectiveForm(forms.ModelForm[CollectiveRequest]):
             ),
             "declared_participants": _("应与人员名单中的学生人数一致。"),
             "declared_total": _("每人分值 × 参与人数，应与人员名单的学分值合计一致。"),
-            "credit_details": _("例如：参加者每人 2 分，共 120 人。"),
+            "credit_details": _(
+                "申请单按申请书自动写出每种学分类型一行（每人分值或奖项档次、人数、共计）；"
+                "这里可补充说明，可不填。"
+            ),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -261,7 +261,7 @@ def collective_checks(request: CollectiveRequest) -> list[Check]:
     need("contact_phone", request.contact_phone, _("联系电话"))
     need("activity_start", request.activity_start, _("活动时间"))
     need("location", request.location, _("活动地点"))
-    need("credit_details", request.credit_details, _("积分明细"))
+    # 积分明细 prints one generated line per credit type; the typed text only adds to it.
     need("reason", request.reason, _("申请理由"))
     if request.needs_explanation:
         for field, label in (
