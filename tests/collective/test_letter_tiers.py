@@ -19,6 +19,7 @@ from documents.services import document_html, form_get
 from imports.models import CreditType
 from tests.collective.conftest import Kit, attach, filled, ready_request, roster_row
 from tests.conftest import School
+from tests.documents.conftest import pdf_bytes, pdf_text, render, squash
 
 D = Decimal
 TIERS = [
@@ -205,6 +206,19 @@ def test_two_credit_types_are_counted_and_totalled_apart(school: School, kit: Ki
         form_html
     )
     assert "合计 11" not in form_html and "11.00" not in form_html  # never a cross-type sum
+    # And on paper: the PDFs' own text, read back.
+    services.collective_request_submit(request=request, actor=school.gina)
+    letter_pdf = squash(pdf_text(pdf_bytes(render(request, "letter"))))
+    assert (
+        "申请文体活动学分每人0.5分，10人参与活动，共计5分；志愿者工时每人2分，3人参与活动，共计6分。"
+        in letter_pdf
+    )
+    form_pdf = pdf_text(pdf_bytes(render(request, "form")))
+    assert (
+        "积分明细文体活动学分每人0.5分，10人参与活动，共计5分志愿者工时每人2分，3人参与活动，共计6分"
+        in squash(form_pdf)
+    )
+    assert "文体活动学分合计 5" in form_pdf and "志愿者工时合计 6" in form_pdf
 
 
 def test_the_letter_prints_its_tiers(school: School, kit: Kit) -> None:
@@ -217,6 +231,11 @@ def test_the_letter_prints_its_tiers(school: School, kit: Kit) -> None:
     html = document_html(request=request, form=form_get(request=request, key="letter")).html
     assert "申请文体活动学分按奖项档次（一等奖 3 分、二等奖 2 分、参与 0.5 分），10 人参与活动" in (
         html
+    )
+    text = squash(pdf_text(pdf_bytes(render(request, "letter"))))
+    assert (
+        "申请文体活动学分按奖项档次（一等奖3分、二等奖2分、参与0.5分），10人参与活动，共计5分。"
+        in (text)
     )
 
 
