@@ -143,7 +143,6 @@ class TierForm(forms.Form):
         label=_("学分类型"),
         queryset=CreditType.objects.none(),
         required=False,
-        help_text=_("留空表示认定标准条目的学分类型。"),
     )
     award = forms.CharField(label=_("奖项档次"), max_length=100)
     points = forms.DecimalField(
@@ -155,7 +154,7 @@ class TierForm(forms.Form):
         field = self.fields["credit_type"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = CreditType.objects.filter(is_active=True)
-        field.empty_label = _("（认定标准条目的学分类型）")
+        field.empty_label = _("同认定标准条目")
 
 
 LineFormSet = forms.formset_factory(LineForm, extra=1, can_delete=True)
