@@ -16,6 +16,7 @@ from bulu.workflow.demo import demo_decide
 from bulu.workflow.models import Decision, Kind, Window
 from bulu.workflow.services import request_withdraw
 from collective import services
+from collective.letter import PARTICIPANT_TIER
 from collective.models import CollectiveRequest
 from imports.models import CreditStandardItem
 from imports.services import roster_validate
@@ -37,6 +38,9 @@ class Scenario:
     # Decisions after submission: "approve" per step, then an optional final return/reject.
     approvals: int
     ending: str = ""  # "", "return", "reject", "draft", "withdraw"
+    # Award tiers of the letter, (award, points, how many of the roster get it); the rest of
+    # the roster, with an empty 奖项内容, gets the participants' tier.
+    tiers: tuple[tuple[str, str, int], ...] = ()
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -107,6 +111,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "unpublished",
         1,
         "return",
+        tiers=(("一等奖", "2", 1), ("二等奖", "1.5", 2), ("三等奖", "1", 3), ("参与", "0.5", 0)),
     ),
     Scenario(
         "校学生会",
@@ -154,7 +159,17 @@ EXPLANATION = {
 }
 
 
+def _awards(s: Scenario, people: int, standard: CreditStandardItem) -> list[tuple[str, Decimal]]:
+    """Each roster row's 奖项内容 and 发放学分值: by the letter's tiers, else the standard's."""
+    if not s.tiers:
+        return [("", standard.points)] * people
+    awarded = [(award, Decimal(points)) for award, points, n in s.tiers for _i in range(n)]
+    participant = next(Decimal(p) for a, p, _n in s.tiers if a == PARTICIPANT_TIER)
+    return (awarded + [("", participant)] * people)[:people]
+
+
 def _roster(students: list[User], standard: CreditStandardItem, s: Scenario) -> bytes:
+    awards = _awards(s, len(students), standard)
     rows: list[list[object]] = [
         [
             u.username,
@@ -165,11 +180,11 @@ def _roster(students: list[User], standard: CreditStandardItem, s: Scenario) -> 
             standard.subcategory.category.name,
             standard.subcategory.name,
             standard.level.name if standard.level else "校级",
-            None,
+            award or None,
             standard.credit_type.name,
-            float(standard.points),
+            float(value),
         ]
-        for u in students
+        for u, (award, value) in zip(students, awards, strict=True)
     ]
     out = io.BytesIO()
     build_template(rows).save(out)
@@ -200,7 +215,7 @@ def demo_seed_collective_requests() -> int:
             continue
         request = services.collective_request_create(actor=applicant, unit=unit)
         people = students[(n * 53) % 300 : (n * 53) % 300 + s.people]
-        total = standard.points * len(people)
+        total = sum((value for _a, value in _awards(s, len(people), standard)), Decimal(0))
         services.collective_request_update(
             request=request,
             actor=applicant,
@@ -208,19 +223,25 @@ def demo_seed_collective_requests() -> int:
                 case=s.case,
                 activity_name=s.activity,
                 standard_item_id=standard.pk,
-                points_per_person=standard.points,
+                points_per_person=None if s.tiers else standard.points,
                 declared_participants=len(people),
-                declared_total=Decimal(total),
+                declared_total=total,
                 contact_phone=f"1380838{n:04d}",
                 activity_start=s.start,
                 activity_end=s.start + timedelta(days=1 if n % 2 else 0),
                 location=("明德楼报告厅", "学校体育馆", "图书馆广场", "学生活动中心")[n % 4],
                 credit_details=(
-                    f"参与人员每人 {standard.points} {standard.credit_type.name}，"
+                    "按比赛名次发放，获奖名单见人员信息。"
+                    if s.tiers
+                    else f"参与人员每人 {standard.points} {standard.credit_type.name}，"
                     f"共 {len(people)} 人。"
                 ),
+                tiers=[
+                    services.TierData(award=award, points=Decimal(points))
+                    for award, points, _n in s.tiers
+                ],
                 reason="活动已按计划完成并有签到记录，但积分未能通过到梦空间正常发放，特申请补录。",
-                **(EXPLANATION if s.case == CollectiveRequest.Case.UNFINISHED else {}),
+                **(EXPLANATION if s.case == CollectiveRequest.Case.UNFINISHED else {}),  # type: ignore[arg-type]
             ),
         )
         request.title = PREFIX + request.title

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from bulu.workflow.models import BackfillRequest, StepRole
 from bulu.workflow.registry import PrintForm
+from collective import letter
 from collective.models import CollectiveRequest
 from collective.selectors import unit_phrase
 from imports.entries import roster_totals
@@ -76,8 +77,12 @@ def _first(shared: Mapping[str, Any]) -> tuple[list[Any], str]:
 def _common(request: BackfillRequest, shared: Mapping[str, Any]) -> dict[str, Any]:
     collective = _collective(request)
     first_boxes, first_title = _first(shared)
+    lines = letter.letter_lines(collective)
     return {
         "collective": collective,
+        # One line per credit type (附件2's sentence, 附件3's 积分明细), never a sum across types.
+        "letter_phrase": letter.letter_phrase(lines),
+        "detail_lines": letter.detail_lines(lines),
         "submitted": request.submitted_at,
         "first_boxes": first_boxes,
         "first_title": first_title,

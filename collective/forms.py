@@ -9,10 +9,10 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
 from bulu.workflow.models import BackfillRequest
-from collective.models import CollectiveRequest
+from collective.models import CollectiveRequest, LetterLine, LetterTier
 from collective.selectors import flagged_rows
 from imports.forms import StandardItemSelect
-from imports.models import CreditStandardItem
+from imports.models import CreditStandardItem, CreditType
 
 
 class UnitField(forms.ModelChoiceField[Organization]):
@@ -71,6 +71,7 @@ class CollectiveForm(forms.ModelForm[CollectiveRequest]):
             "prevention": forms.Textarea(attrs={"rows": 3}),
             "summary": forms.Textarea(attrs={"rows": 3}),
         }
+        labels = {"credit_details": _("积分明细补充说明")}
         help_texts = {
             "case": _("只受理这两种情形；其他原因（如本人未报名、未签到）不属于集体补录。"),
             "standard_item": _(
@@ -78,7 +79,10 @@ class CollectiveForm(forms.ModelForm[CollectiveRequest]):
             ),
             "declared_participants": _("应与人员名单中的学生人数一致。"),
             "declared_total": _("每人分值 × 参与人数，应与人员名单的学分值合计一致。"),
-            "credit_details": _("例如：参加者每人 2 分，共 120 人。"),
+            "credit_details": _(
+                "申请单按申请书自动写出每种学分类型一行（每人分值或奖项档次、人数、共计）；"
+                "这里可补充说明，可不填。"
+            ),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -91,6 +95,98 @@ class CollectiveForm(forms.ModelForm[CollectiveRequest]):
         field.empty_label = _("请选择")
         self.fields["case"].required = False
         self.fields["case"].choices = list(CollectiveRequest.Case.choices)  # type: ignore[attr-defined]
+
+
+POINTS = forms.NumberInput(attrs={"step": "0.01", "min": "0"})
+
+
+class CreditTypeField(forms.ModelChoiceField[CreditType]):
+    def label_from_instance(self, obj: CreditType) -> str:
+        return obj.name
+
+
+class LineForm(forms.Form):
+    """A further credit type of the letter: counted and totalled on its own."""
+
+    credit_type = CreditTypeField(label=_("学分类型"), queryset=CreditType.objects.none())
+    points_per_person = forms.DecimalField(
+        label=_("每人分值"),
+        max_digits=7,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        widget=POINTS,
+        help_text=_("按奖项档次发放时留空。"),
+    )
+    declared_participants = forms.IntegerField(label=_("参与人数"), min_value=0, required=False)
+    declared_total = forms.DecimalField(
+        label=_("共计分值"),
+        max_digits=9,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        widget=POINTS,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["credit_type"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = CreditType.objects.filter(is_active=True)
+        field.empty_label = _("请选择")
+
+
+class TierForm(forms.Form):
+    """One award tier (一等奖 3 分): rows whose 奖项内容 names it get its points."""
+
+    credit_type = CreditTypeField(
+        label=_("学分类型"),
+        queryset=CreditType.objects.none(),
+        required=False,
+    )
+    award = forms.CharField(label=_("奖项档次"), max_length=100)
+    points = forms.DecimalField(
+        label=_("分值"), max_digits=7, decimal_places=2, min_value=0, widget=POINTS
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["credit_type"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = CreditType.objects.filter(is_active=True)
+        field.empty_label = _("同认定标准条目")
+
+
+LineFormSet = forms.formset_factory(LineForm, extra=1, can_delete=True)
+TierFormSet = forms.formset_factory(TierForm, extra=2, can_delete=True)
+
+
+def letter_formsets(request: CollectiveRequest, data: Mapping[str, Any] | None) -> tuple[Any, Any]:
+    """The letter's further credit types and its award tiers, as typed or as stored."""
+    lines = [
+        {
+            "credit_type": line.credit_type_id,
+            "points_per_person": line.points_per_person,
+            "declared_participants": line.declared_participants,
+            "declared_total": line.declared_total,
+        }
+        for line in LetterLine.objects.filter(request=request)
+    ]
+    tiers = [
+        {"credit_type": t.credit_type_id, "award": t.award, "points": t.points}
+        for t in LetterTier.objects.filter(request=request)
+    ]
+    return (
+        LineFormSet(data, initial=lines, prefix="lines"),
+        TierFormSet(data, initial=tiers, prefix="tiers"),
+    )
+
+
+def kept(formset: Any) -> list[dict[str, Any]]:
+    """The filled, not deleted forms' cleaned data (an untouched blank form is skipped)."""
+    return [
+        f.cleaned_data for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")
+    ]
 
 
 class RosterForm(forms.Form):

@@ -13,7 +13,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from bulu.workflow.models import BackfillRequest
-from imports.models import CreditStandardItem, RosterUpload
+from imports.models import CreditStandardItem, CreditType, RosterUpload
 
 
 class CollectiveRequest(BackfillRequest):
@@ -84,3 +84,60 @@ class CollectiveRequest(BackfillRequest):
         if self.points_per_person is None or self.declared_participants is None:
             return None
         return self.points_per_person * self.declared_participants
+
+
+class LetterLine(models.Model):
+    """A further credit type the letter (附件2) grants beside its main one (the standard item's,
+    on the request itself): counted and totalled on its own, never summed with another type."""
+
+    request = models.ForeignKey(
+        CollectiveRequest, on_delete=models.CASCADE, related_name="extra_lines"
+    )
+    credit_type = models.ForeignKey(
+        CreditType, verbose_name=_("学分类型"), on_delete=models.PROTECT, related_name="+"
+    )
+    points_per_person = models.DecimalField(
+        _("每人分值"), max_digits=7, decimal_places=2, null=True, blank=True
+    )
+    declared_participants = models.PositiveIntegerField(_("参与人数"), null=True, blank=True)
+    declared_total = models.DecimalField(
+        _("共计分值"), max_digits=9, decimal_places=2, null=True, blank=True
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("申请书学分类型")
+        verbose_name_plural = _("申请书学分类型")
+        ordering = ["request", "order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "credit_type"], name="letter_line_type_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.credit_type.name} {self.points_per_person or ''}"
+
+
+class LetterTier(models.Model):
+    """One award tier of the letter (一等奖 3 分、二等奖 2 分、参与 0.5 分): a roster row whose
+    奖项内容 names it gets its points. No credit type means the letter's main type."""
+
+    request = models.ForeignKey(CollectiveRequest, on_delete=models.CASCADE, related_name="tiers")
+    credit_type = models.ForeignKey(
+        CreditType,
+        verbose_name=_("学分类型"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    award = models.CharField(_("奖项档次"), max_length=100)
+    points = models.DecimalField(_("分值"), max_digits=7, decimal_places=2)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("奖项档次")
+        verbose_name_plural = _("奖项档次")
+        ordering = ["request", "order", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.award} {self.points}"

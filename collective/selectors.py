@@ -13,6 +13,7 @@ from accounts.models import Organization, User
 from bulu.workflow.models import BackfillRequest, Kind, State
 from bulu.workflow.selectors import requests_visible_to
 from bulu.workflow.services import EDITABLE_STATES
+from collective import letter
 from collective.models import CollectiveRequest
 from collective.services import collective_checks
 from imports.entries import FLAG_LABELS, roster_entries, roster_totals
@@ -62,9 +63,12 @@ def collective_page_context(
         "standard_item__credit_type",
         "roster",
     ).get(pk=request.pk)
+    lines = letter.letter_lines(collective)
     context: dict[str, Any] = {
         "collective": collective,
         "unit_phrase": unit_phrase(collective.applicant_org),
+        "letter_phrase": letter.letter_phrase(lines),
+        "detail_lines": letter.detail_lines(lines),
         "flag_labels": FLAG_LABELS,
     }
     upload = collective.roster

@@ -23,16 +23,18 @@ from bulu.workflow.services import (
     request_submit,
     window_ensure_accepting,
 )
-from collective.models import CollectiveRequest
+from collective import letter
+from collective.models import CollectiveRequest, LetterLine, LetterTier
 from credits.models import CreditRecord
 from credits.services import credit_records_announce
 from imports.entries import roster_entries_flag, roster_entries_to_credits, roster_totals
-from imports.models import CreditStandardItem, RosterEntry, RosterUpload
+from imports.models import CreditStandardItem, CreditType, RosterEntry, RosterUpload
 from imports.services import roster_upload_create
 
 UNIT_KINDS = (Organization.Kind.BRANCH, Organization.Kind.STUDENT_ORG, Organization.Kind.CLUB)
 # Who may file for a unit: its applicant members (学生干部), its advisor, its branch secretary.
 FILING_CODENAMES = ("submit_for_org", "approve_as_advisor", "approve_as_secretary")
+ROW_PROBLEMS_SHOWN = 20  # rows named one by one on the form; the rest are counted
 
 
 def collective_units_for(*, user: User) -> QuerySet[Organization]:
@@ -51,6 +53,29 @@ def collective_request_create(*, actor: User, unit: Organization) -> CollectiveR
         applicant_org=unit,
         college=unit.college or (unit.parent if unit.kind == Organization.Kind.BRANCH else None),
     )
+
+
+@dataclass
+class LineData:
+    """A further credit type of the letter (附件2)."""
+
+    credit_type_id: int
+    points_per_person: Decimal | None = None
+    declared_participants: int | None = None
+    declared_total: Decimal | None = None
+
+
+@dataclass
+class TierData:
+    """An award tier; no credit type means the letter's main type (the standard item's)."""
+
+    award: str
+    points: Decimal
+    credit_type_id: int | None = None
+
+
+# Children of the request, replaced as a whole when given (None leaves them as they are).
+CHILDREN = ("extra_lines", "tiers")
 
 
 @dataclass
@@ -73,6 +98,51 @@ class CollectiveData:
     correct_procedure: str = ""
     prevention: str = ""
     summary: str = ""
+    extra_lines: list[LineData] | None = None
+    tiers: list[TierData] | None = None
+
+
+def _ensure_finished(start: date | None, end: date | None) -> None:
+    """第二条: both cases concern an activity that 已完结."""
+    today = timezone.localdate()
+    if end is not None and end > today:
+        raise ApplicationError(
+            _("活动结束日期 %(d)s 晚于今天，活动未完结，不能补录。") % {"d": f"{end:%Y-%m-%d}"}
+        )
+    if end is None and start is not None and start > today:
+        raise ApplicationError(
+            _("活动开始日期 %(d)s 晚于今天，活动未完结，不能补录。") % {"d": f"{start:%Y-%m-%d}"}
+        )
+
+
+def _ensure_letter(data: CollectiveData, main_type_id: int | None) -> None:
+    lines = data.extra_lines or []
+    line_types = [line.credit_type_id for line in lines]
+    names = dict(CreditType.objects.filter(pk__in=line_types).values_list("pk", "name"))
+    seen: set[int] = set()
+    for type_id in line_types:
+        if type_id == main_type_id or type_id in seen:
+            raise ApplicationError(
+                _("申请书中学分类型“%(type)s”写了两次：每种学分类型只写一行。")
+                % {"type": names.get(type_id, type_id)}
+            )
+        seen.add(type_id)
+    tier_keys: set[tuple[int | None, str]] = set()
+    for tier in data.tiers or []:
+        award = tier.award.strip()
+        tier_type = None if tier.credit_type_id == main_type_id else tier.credit_type_id
+        if not award:
+            raise ApplicationError(_("奖项档次请写明奖项名称（如 一等奖、参与）。"))
+        if tier.points is None or tier.points <= 0:
+            raise ApplicationError(_("奖项档次“%(award)s”的分值应大于 0。") % {"award": award})
+        if tier_type is not None and tier_type not in seen:
+            raise ApplicationError(
+                _("奖项档次“%(award)s”的学分类型不在申请书中，请先添加该学分类型。")
+                % {"award": award}
+            )
+        if (tier_type, award) in tier_keys:
+            raise ApplicationError(_("奖项档次“%(award)s”写了两次。") % {"award": award})
+        tier_keys.add((tier_type, award))
 
 
 def collective_request_update(
@@ -81,11 +151,50 @@ def collective_request_update(
     request_ensure_editable(request, actor)
     if data.case and data.case not in CollectiveRequest.Case.values:
         raise ApplicationError(_("集体活动补录只受理《办法》第二条的两种情形，请选择其中一种。"))
+    _ensure_finished(data.activity_start, data.activity_end)
+    main_type_id = (
+        CreditStandardItem.objects.filter(pk=data.standard_item_id)
+        .values_list("credit_type_id", flat=True)
+        .first()
+        if data.standard_item_id is not None
+        else None
+    )
+    _ensure_letter(data, main_type_id)
     for field in dataclasses.fields(data):
-        setattr(request, field.name, getattr(data, field.name))
+        if field.name not in CHILDREN:
+            setattr(request, field.name, getattr(data, field.name))
     if data.activity_name.strip():
         request.title = _("%(activity)s积分补录") % {"activity": data.activity_name.strip()}
-    request.save()
+    with transaction.atomic():
+        request.save()
+        if data.extra_lines is not None:
+            LetterLine.objects.filter(request=request).delete()
+            LetterLine.objects.bulk_create(
+                LetterLine(
+                    request=request,
+                    order=i,
+                    credit_type_id=line.credit_type_id,
+                    points_per_person=line.points_per_person,
+                    declared_participants=line.declared_participants,
+                    declared_total=line.declared_total,
+                )
+                for i, line in enumerate(data.extra_lines)
+            )
+        if data.tiers is not None:
+            LetterTier.objects.filter(request=request).delete()
+            LetterTier.objects.bulk_create(
+                LetterTier(
+                    request=request,
+                    order=i,
+                    # The main type is stored as "no type", so a new standard item keeps them.
+                    credit_type_id=(
+                        None if tier.credit_type_id == main_type_id else tier.credit_type_id
+                    ),
+                    award=tier.award.strip(),
+                    points=tier.points,
+                )
+                for i, tier in enumerate(data.tiers)
+            )
     return request
 
 
@@ -129,13 +238,30 @@ def collective_checks(request: CollectiveRequest) -> list[Check]:
         checks.append(Check("case", _("请选择补录情形（第二条的两种情形之一）。")))
     need("activity_name", request.activity_name, _("活动名称"))
     need("standard_item", request.standard_item_id, _("对应的认定标准条目"))
-    need("points_per_person", request.points_per_person, _("每人分值"))
+    lines = letter.letter_lines(request)
+    main_tiers = bool(lines and lines[0].tiers)
+    if not main_tiers:
+        need("points_per_person", request.points_per_person, _("每人分值"))
     need("declared_participants", request.declared_participants, _("参与人数"))
     need("declared_total", request.declared_total, _("共计分值"))
+    for line in lines[1:]:
+        for value, label in (
+            (line.points_per_person if not line.tiers else 0, _("每人分值")),
+            (line.participants, _("参与人数")),
+            (line.total, _("共计分值")),
+        ):
+            if value is None:
+                checks.append(
+                    Check(
+                        "extra_lines",
+                        _("请填写%(type)s的%(label)s。")
+                        % {"type": line.credit_type, "label": label},
+                    )
+                )
     need("contact_phone", request.contact_phone, _("联系电话"))
     need("activity_start", request.activity_start, _("活动时间"))
     need("location", request.location, _("活动地点"))
-    need("credit_details", request.credit_details, _("积分明细"))
+    # 积分明细 prints one generated line per credit type; the typed text only adds to it.
     need("reason", request.reason, _("申请理由"))
     if request.needs_explanation:
         for field, label in (
@@ -145,9 +271,10 @@ def collective_checks(request: CollectiveRequest) -> list[Check]:
             ("summary", _("情况说明：活动总结")),
         ):
             need(field, getattr(request, field), label)
-    today = timezone.localdate()
-    if request.activity_start and request.activity_start > today:
-        checks.append(Check("activity_start", _("活动时间晚于今天：只能补录已经结束的活动。")))
+    try:
+        _ensure_finished(request.activity_start, request.activity_end)
+    except ApplicationError as exc:
+        checks.append(Check("activity_end", exc.message))
     if (
         request.activity_start
         and request.activity_end
@@ -164,29 +291,12 @@ def collective_checks(request: CollectiveRequest) -> list[Check]:
                 % {"p": points, "s": standard, "max": standard.points},
             )
         )
-    computed = request.computed_total
-    if (
-        computed is not None
-        and request.declared_total is not None
-        and computed != request.declared_total
-    ):
-        checks.append(
-            Check(
-                "declared_total",
-                _("共计分值 %(total)s 与 每人 %(p)s 分 × %(n)s 人 = %(computed)s 不一致。")
-                % {
-                    "total": request.declared_total,
-                    "p": request.points_per_person,
-                    "n": request.declared_participants,
-                    "computed": computed,
-                },
-            )
-        )
-    checks.extend(_roster_checks(request))
+    checks.extend(Check("declared_total", m) for m in letter.line_problems(lines))
+    checks.extend(_roster_checks(request, lines))
     return checks
 
 
-def _roster_checks(request: CollectiveRequest) -> list[Check]:
+def _roster_checks(request: CollectiveRequest, lines: list[letter.Line]) -> list[Check]:
     upload = request.roster
     if upload is None:
         return [Check("roster", _("请上传人员名单（附件4）。"))]
@@ -202,29 +312,28 @@ def _roster_checks(request: CollectiveRequest) -> list[Check]:
         ]
     totals = roster_totals(upload=upload)
     checks: list[Check] = []
-    if (
-        request.declared_participants is not None
-        and totals["students"] != request.declared_participants
-    ):
+    rows = [
+        letter.Row(e["excel_row"], e["student_no"], e["credit_type"], e["award"], e["value"])
+        for e in RosterEntry.objects.filter(upload=upload, excluded=False)
+        .order_by("excel_row")
+        .values("excel_row", "student_no", "credit_type", "award", "value")
+    ]
+    checks.extend(Check("roster", m) for m in letter.total_problems(lines, rows))
+    problems = letter.row_problems(lines, rows)
+    checks.extend(Check("roster", p.message) for p in problems[:ROW_PROBLEMS_SHOWN])
+    if len(problems) > ROW_PROBLEMS_SHOWN:
         checks.append(
             Check(
-                "declared_participants",
-                _("申请书写的参与人数为 %(declared)s 人，人员名单中有 %(roster)s 人。")
-                % {"declared": request.declared_participants, "roster": totals["students"]},
-            )
-        )
-    if request.declared_total is not None and totals["total"] != request.declared_total:
-        checks.append(
-            Check(
-                "declared_total",
-                _("申请书写的共计分值为 %(declared)s，人员名单的学分值合计为 %(roster)s。")
-                % {"declared": request.declared_total, "roster": totals["total"]},
+                "roster",
+                _("另有 %(n)s 行的学分值与申请书不符，请下载名单核对。")
+                % {"n": len(problems) - ROW_PROBLEMS_SHOWN},
             )
         )
     standard = request.standard_item
     if standard is not None:
+        # The credit type is judged row by row above (a letter may grant several types).
         wrong = RosterEntry.objects.filter(upload=upload).exclude(
-            category=standard.subcategory.category.name, credit_type=standard.credit_type.name
+            category=standard.subcategory.category.name
         )
         mismatched = wrong.count()
         if mismatched:
@@ -232,14 +341,10 @@ def _roster_checks(request: CollectiveRequest) -> list[Check]:
                 Check(
                     "roster",
                     _(
-                        "人员名单中有 %(n)s 行的活动一级分类或学分类型与所选认定标准"
-                        "（%(category)s，%(type)s）不同，请核对。"
+                        "人员名单中有 %(n)s 行的活动一级分类与所选认定标准"
+                        "（%(category)s）不同，请核对。"
                     )
-                    % {
-                        "n": mismatched,
-                        "category": standard.subcategory.category.name,
-                        "type": standard.credit_type.name,
-                    },
+                    % {"n": mismatched, "category": standard.subcategory.category.name},
                     blocking=False,
                 )
             )

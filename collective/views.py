@@ -5,6 +5,8 @@ The request page, its decision and withdrawal are the workflow's (`workflow:deta
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -18,7 +20,8 @@ from bulu.web import current_user, own_request, posted_version
 from bulu.workflow.selectors import request_log
 from bulu.workflow.services import EDITABLE_STATES
 from collective import services
-from collective.forms import CollectiveForm, RosterForm, UnitChoiceForm
+from collective.forms import CollectiveForm, RosterForm, UnitChoiceForm, kept, letter_formsets
+from collective.letter import PARTICIPANT_TIER
 from collective.models import CollectiveRequest
 from collective.selectors import collective_request_get
 from imports.entries import roster_totals
@@ -52,7 +55,7 @@ def request_create(request: HttpRequest) -> HttpResponse:
     return render(request, "collective/create.html", {"form": form})
 
 
-def _data(form: CollectiveForm) -> services.CollectiveData:
+def _data(form: CollectiveForm, lines: Any, tiers: Any) -> services.CollectiveData:
     d = form.cleaned_data
     standard = d.get("standard_item")
     return services.CollectiveData(
@@ -72,6 +75,23 @@ def _data(form: CollectiveForm) -> services.CollectiveData:
         correct_procedure=d.get("correct_procedure") or "",
         prevention=d.get("prevention") or "",
         summary=d.get("summary") or "",
+        extra_lines=[
+            services.LineData(
+                credit_type_id=line["credit_type"].pk,
+                points_per_person=line.get("points_per_person"),
+                declared_participants=line.get("declared_participants"),
+                declared_total=line.get("declared_total"),
+            )
+            for line in kept(lines)
+        ],
+        tiers=[
+            services.TierData(
+                award=t["award"],
+                points=t["points"],
+                credit_type_id=t["credit_type"].pk if t.get("credit_type") else None,
+            )
+            for t in kept(tiers)
+        ],
     )
 
 
@@ -81,14 +101,19 @@ def _edit_page(
     form: CollectiveForm,
     roster_form: RosterForm | None = None,
     status: int = 200,
+    formsets: tuple[Any, Any] | None = None,
 ) -> HttpResponse:
     upload = obj.roster
+    lines, tiers = formsets or letter_formsets(obj, None)
     return render(
         request,
         "collective/edit.html",
         {
             "obj": obj,
             "form": form,
+            "lines": lines,
+            "participant": PARTICIPANT_TIER,
+            "tiers": tiers,
             "roster_form": roster_form or RosterForm(),
             "upload": upload,
             "polling": _polling(upload),
@@ -106,11 +131,12 @@ def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if obj.state not in EDITABLE_STATES:
         return redirect("workflow:detail", obj.pk)
     form = CollectiveForm(request.POST or None, instance=obj)
+    lines, tiers = letter_formsets(obj, request.POST or None)
     if request.method == "POST":
-        if form.is_valid():
+        if form.is_valid() and lines.is_valid() and tiers.is_valid():
             try:
                 services.collective_request_update(
-                    request=obj, actor=current_user(request), data=_data(form)
+                    request=obj, actor=current_user(request), data=_data(form, lines, tiers)
                 )
             except AccessDenied:
                 raise
@@ -120,7 +146,7 @@ def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("已保存。"))
                 return redirect("collective:edit", obj.pk)
         obj = _own(request, pk)  # the page shows what is stored; the form keeps what was typed
-        return _edit_page(request, obj, form, status=400)
+        return _edit_page(request, obj, form, status=400, formsets=(lines, tiers))
     return _edit_page(request, obj, form)
 
 

@@ -312,7 +312,7 @@ def test_reviewers_page_and_filter_the_roster_on_the_request_page(
     url = reverse("workflow:detail", args=[first.pk])
     page = client.get(url).content.decode()
     assert "四川工业科技学院机器人协会申请关于“2025年机器人协会科技文化节”活动的积分补录" in page
-    assert "文体活动类别第 3 项" in page and "共计 5.00 分" in page
+    assert "文体活动类别第 3 项" in page and "申请每人 0.5 分，10 人参与活动，共计 5 分" in page
     assert page.count('<tr class="flagged">') == 2
     only = client.get(url, {"flagged": "1"}).content.decode()
     assert only.count("<tr") - 1 == 2  # the header row and the two flagged rows

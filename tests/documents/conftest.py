@@ -83,6 +83,7 @@ def club_request(school: School, kit: Kit, **changes: object) -> CollectiveReque
             **{
                 f: getattr(request, f)
                 for f in collective_services.CollectiveData.__dataclass_fields__
+                if f not in collective_services.CHILDREN  # related managers: left as stored
             }
         )
         for key, value in changes.items():

@@ -106,7 +106,8 @@ def test_the_form_has_every_field_and_each_decided_box_in_its_place(
         assert field in text
     assert "活动地点学生活动中心" in text
     assert "活动名称2025年机器人协会科技文化节" in text
-    assert "积分明细每人0.5文体活动学分，共10人" in text
+    # One generated line per credit type, then what the applicant added.
+    assert "积分明细文体活动学分每人0.5分，10人参与活动，共计5分每人0.5文体活动学分，共10人" in text
     assert "申请理由活动结束后到梦空间一直未发布该活动，积分未发放。" in text
     first = text.index("二级学院团总支/指导老师审核意见：")
     center = text.index("二课中心审核意见：")
