@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Max, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +19,7 @@ from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 from accounts.models import Membership, Organization, User
 from accounts.selectors import user_scope
 from bulu.exceptions import AccessDenied, ApplicationError
+from bulu.workflow.ledger import record_seal
 from bulu.workflow.models import (
     STEP_PERMISSION,
     ApprovalRecord,
@@ -342,9 +343,13 @@ def _log(
     step: RouteStep | None = None,
     context: dict[str, Any] | None = None,
 ) -> ApprovalRecord:
+    """Append a record to the request's log, chained to its previous record.
+
+    Call with the request locked (`_lock`): the lock keeps one request's records in a line.
+    """
     request_pk = request.pk
     transaction.on_commit(lambda: request_changed(request_pk))
-    return ApprovalRecord.objects.create(
+    record = ApprovalRecord(
         request=request,
         step_index=step.index if step else None,
         step_role=step.role if step else "",
@@ -357,6 +362,22 @@ def _log(
         to_state=request.state,
         submission=request.submission,
         context=context or {},
+    )
+    record_seal(record, _last_hashes([request_pk]).get(request_pk, ""))
+    record.save()
+    return record
+
+
+def _last_hashes(request_ids: Sequence[int]) -> dict[int, str]:
+    """The hash of each request's latest approval record (requests without one are absent)."""
+    latest = (
+        ApprovalRecord.objects.filter(request_id__in=request_ids)
+        .values("request_id")
+        .annotate(last=Max("pk"))
+        .values("last")
+    )
+    return dict(
+        ApprovalRecord.objects.filter(pk__in=Subquery(latest)).values_list("request_id", "hash")
     )
 
 
@@ -643,7 +664,8 @@ def requests_move_bulk(
     state's target (django-fsm refuses a wrong source state: then nothing is written); one
     UPDATE per (from, to) state and chunk (version + 1, queue columns cleared: none of the bulk
     targets waits at a step); tally moves summed into one update per key; approval records and
-    notifications by `bulk_create`. The `request_changed` listeners are not told: a bulk move
+    notifications by `bulk_create`, each record chained to its request's log (the rows are
+    locked, so no decision appends in between). The `request_changed` listeners are not told: a bulk move
     (export, import, cancel) decides at no step, so nothing a printed form shows changes — and a
     100k-record batch would otherwise queue ~20k PDF renders.
     `transition=None` only logs (the state stays; e.g. part of the request's records exported).
@@ -675,6 +697,7 @@ def requests_move_bulk(
         )
         groups: dict[tuple[str, str], list[int]] = {}
         records: list[ApprovalRecord] = []
+        last = _last_hashes(chunk)
         notes: list[Notification] = []
         for (
             pk,
@@ -700,19 +723,19 @@ def requests_move_bulk(
                         TallyKey(kind, target, college or 0, window or 0),
                     )
                     moves[key] = moves.get(key, 0) + 1
-            records.append(
-                ApprovalRecord(
-                    request_id=pk,
-                    actor=actor,
-                    decision=decision,
-                    opinion=opinion,
-                    from_state=state,
-                    to_state=target,
-                    submission=submission,
-                    context=context or {},
-                    created_at=now,
-                )
+            record = ApprovalRecord(
+                request_id=pk,
+                actor=actor,
+                decision=decision,
+                opinion=opinion,
+                from_state=state,
+                to_state=target,
+                submission=submission,
+                context=context or {},
+                created_at=now,
             )
+            record_seal(record, last.get(pk, ""))
+            records.append(record)
             if notify_text:
                 text = (notify_text % {"title": title})[:300]
                 url = reverse("workflow:detail", args=[pk])
