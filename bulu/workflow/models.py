@@ -406,7 +406,12 @@ class ApprovalRecord(models.Model):
     context = models.JSONField(_("审核时所见"), default=dict, blank=True)
     created_at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
     prev_hash = models.CharField(
-        _("上一条记录的校验值"), max_length=64, blank=True, default="", db_default="", editable=False
+        _("上一条记录的校验值"),
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
     )
     hash = models.CharField(
         _("校验值"), max_length=64, blank=True, default="", db_default="", editable=False

@@ -665,9 +665,9 @@ def requests_move_bulk(
     UPDATE per (from, to) state and chunk (version + 1, queue columns cleared: none of the bulk
     targets waits at a step); tally moves summed into one update per key; approval records and
     notifications by `bulk_create`, each record chained to its request's log (the rows are
-    locked, so no decision appends in between). The `request_changed` listeners are not told: a bulk move
-    (export, import, cancel) decides at no step, so nothing a printed form shows changes — and a
-    100k-record batch would otherwise queue ~20k PDF renders.
+    locked, so no decision appends in between). The `request_changed` listeners are not told:
+    a bulk move (export, import, cancel) decides at no step, so nothing a printed form shows
+    changes — and a 100k-record batch would otherwise queue ~20k PDF renders.
     `transition=None` only logs (the state stays; e.g. part of the request's records exported).
     `notify_text` (with `%(title)s`) goes to each applicant. Call inside a transaction.
     Returns the ids handled.

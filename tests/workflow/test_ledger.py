@@ -127,7 +127,7 @@ def test_verify_log_finds_a_record_changed_behind_the_apps_back(
     school: School, draft: PersonalRequest
 ) -> None:
     request = _walked(school, draft)
-    first, second, third = ApprovalRecord.objects.filter(request=request).order_by("pk")
+    _first, second, third = ApprovalRecord.objects.filter(request=request).order_by("pk")
     with connection.cursor() as cursor:
         _trigger_off(cursor)
         cursor.execute(f"UPDATE {TABLE} SET opinion = %s WHERE id = %s", ["不同意", second.pk])  # noqa: S608
@@ -140,7 +140,7 @@ def test_verify_log_finds_a_record_changed_behind_the_apps_back(
 
 def test_verify_log_finds_a_deleted_record(school: School, draft: PersonalRequest) -> None:
     request = _walked(school, draft)
-    first, second, third = ApprovalRecord.objects.filter(request=request).order_by("pk")
+    _first, second, third = ApprovalRecord.objects.filter(request=request).order_by("pk")
     with connection.cursor() as cursor:
         _trigger_off(cursor)
         cursor.execute(f"DELETE FROM {TABLE} WHERE id = %s", [second.pk])  # noqa: S608
@@ -168,8 +168,9 @@ def test_the_migration_seals_records_stored_before_the_chain_in_order(
         _trigger_off(cursor)
         cursor.execute(f"UPDATE {TABLE} SET hash = '', prev_hash = ''")  # noqa: S608
     assert log_verify()[0]  # unsealed rows do not verify
-    migration = import_module("bulu.workflow.migrations.0007_approvalrecord_hash_chain")
-    state = MigrationLoader(connection).project_state(("workflow", "0007_approvalrecord_hash_chain"))
+    name = "0007_approvalrecord_hash_chain"
+    migration = import_module(f"bulu.workflow.migrations.{name}")
+    state = MigrationLoader(connection).project_state(("workflow", name))
     migration.seal_existing(state.apps, None)
     assert dict(ApprovalRecord.objects.values_list("pk", "hash")) == sealed
     assert log_verify() == ([], 2, 4)
@@ -185,9 +186,12 @@ def test_postgresql_refuses_update_and_delete_of_records_whatever_the_role(
         f"UPDATE {TABLE} SET opinion = 'x' WHERE id = %s",  # noqa: S608
         f"DELETE FROM {TABLE} WHERE id = %s",  # noqa: S608
     ):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [pk])
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [pk])
     with connection.cursor() as cursor:
         cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
         assert cursor.fetchone() == (True,)  # even a superuser is refused
@@ -207,7 +211,7 @@ def test_postgresql_still_lets_the_test_runner_truncate_the_log(
 
     with pytest.raises(Undo), transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(f"TRUNCATE {TABLE}")  # noqa: S608
+            cursor.execute(f"TRUNCATE {TABLE}")
         assert not ApprovalRecord.objects.exists()
         raise Undo
     assert ApprovalRecord.objects.count() == 3
