@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,6 +37,8 @@ from bulu.workflow.models import (
 from bulu.workflow.registry import kind_hooks, registered_kinds, request_changed, step_decided
 from bulu.workflow.routing import OWNER_ROLE, MissingStepOwner, StepSpec
 from bulu.workflow.tallies import TallyKey, tally_key, tally_move, tally_move_counts
+
+logger = logging.getLogger(__name__)
 
 STALE_MESSAGE = _("该申请刚刚已被他人处理或已更新，请刷新页面后再操作。")
 # Decisions at a step: one person makes at most one of them per submission (four eyes).
@@ -216,9 +219,25 @@ def notify(
     )
     emails = [u.email for u in users.values() if u.email]
     if emails:
-        from bulu.workflow.tasks import send_notification_email
+        transaction.on_commit(lambda: email_enqueue(to=emails, text=text, url=url))
 
-        transaction.on_commit(lambda: send_notification_email.delay(emails, text, url))
+
+def email_enqueue(*, to: list[str], text: str, url: str) -> bool:
+    """Queue one e-mail (call after commit); False when it could not be queued.
+
+    Guarded as the PDF render's enqueue is (`documents.services.documents_enqueue`): the
+    decision is committed and the in-app message stored, so a broker that is down (or, without
+    a broker, a mail server refusing the in-process send) is logged, never raised into the page
+    that made the decision, and never stops the e-mails and renders queued after it.
+    """
+    from bulu.workflow.tasks import send_notification_email
+
+    try:
+        send_notification_email.delay(to, text, url)
+    except Exception:
+        logger.exception("could not queue the e-mail %r to %d recipient(s)", text[:40], len(to))
+        return False
+    return True
 
 
 def _todos_done(request: BackfillRequest) -> None:
@@ -672,8 +691,6 @@ def requests_move_bulk(
     `notify_text` (with `%(title)s`) goes to each applicant. Call inside a transaction.
     Returns the ids handled.
     """
-    from bulu.workflow.tasks import send_notification_email
-
     if transition is not None and transition not in BULK_TRANSITIONS:
         raise ValueError(f"{transition} is not a bulk transition")
     ids = list(requests.select_for_update().order_by("pk").values_list("pk", flat=True))
@@ -764,7 +781,7 @@ def requests_move_bulk(
 
     def after_commit() -> None:
         for to, text, url in emails:
-            send_notification_email.delay(to, text, url)
+            email_enqueue(to=to, text=text, url=url)
 
     if ids:
         transaction.on_commit(after_commit)
