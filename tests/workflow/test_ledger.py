@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import DatabaseError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.migrations.loader import MigrationLoader
 from django.db.models import ProtectedError
 
@@ -187,7 +187,7 @@ def test_postgresql_refuses_update_and_delete_of_records_whatever_the_role(
         f"DELETE FROM {TABLE} WHERE id = %s",  # noqa: S608
     ):
         with (
-            pytest.raises(DatabaseError, match="append-only"),
+            pytest.raises(IntegrityError, match="append-only"),
             transaction.atomic(),
             connection.cursor() as cursor,
         ):
