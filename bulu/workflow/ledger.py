@@ -100,10 +100,10 @@ def chain_breaks(
             continue
         if row["prev_hash"] != prev:
             broken = True
-            yield Break(current, row["pk"], "prev_hash")
+            yield Break(row["request_id"], row["pk"], "prev_hash")
         elif row["hash"] != record_digest(row, prev):
             broken = True
-            yield Break(current, row["pk"], "hash")
+            yield Break(row["request_id"], row["pk"], "hash")
         else:
             prev = row["hash"]
 

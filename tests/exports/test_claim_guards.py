@@ -78,9 +78,7 @@ def test_the_claim_skips_a_record_another_batch_took_meanwhile(
     """Runs on SQLite (the default) and on PostgreSQL: the same INSERT ... ON CONFLICT."""
     _req, waiting, volunteer = _partly_exported(school)
     first = ExportItem.objects.get(record=volunteer).batch
-    monkeypatch.setattr(
-        export_services, "export_pool", _pool_read_before_the_other_batch_committed
-    )
+    monkeypatch.setattr(export_services, "export_pool", _pool_read_before_the_other_batch_committed)
     with transaction.atomic():
         batch = ExportBatch.objects.create(created_by=school.dave)
         claimed = export_services._claim(batch, ALL)
