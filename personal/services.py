@@ -22,6 +22,7 @@ from bulu.uploads import evidence_store
 from bulu.workflow import routing
 from bulu.workflow.models import BackfillRequest, Decision, Kind, State
 from bulu.workflow.services import (
+    EDITABLE_STATES,
     request_ensure_editable,
     request_submit,
     window_ensure_accepting,
@@ -153,6 +154,23 @@ def _check_quantity(
         )
 
 
+def _items_editable(request: BackfillRequest) -> None:
+    """The item's own state check, inside its write's transaction: the request's committed
+    state, its row locked, so neither a stale instance nor a submission or decision landing
+    meanwhile lets an item of a request under review (or decided) change."""
+    state = (
+        BackfillRequest.objects.select_for_update()
+        .filter(pk=request.pk)
+        .values_list("state", flat=True)
+        .first()
+    )
+    if state not in EDITABLE_STATES:
+        raise ApplicationError(
+            _("申请当前状态为“%(state)s”，事项不能修改或删除。")
+            % {"state": State(state).label if state in State.values else state}
+        )
+
+
 def personal_item_save(
     *,
     request: PersonalRequest,
@@ -170,6 +188,7 @@ def personal_item_save(
         raise AccessDenied(_("该事项不属于此申请。"))
     _plausible(data)
     with transaction.atomic():
+        _items_editable(request)
         target = item or PersonalItem(request=request, order=request.items.count())
         for field, value in data.__dict__.items():
             setattr(target, field, value)
@@ -195,6 +214,7 @@ def personal_item_delete(*, item: PersonalItem, actor: User) -> None:
     request_ensure_editable(item.request, actor)
     names = [e.file.name for e in item.evidence.all()]
     with transaction.atomic():
+        _items_editable(item.request)
         item.delete()
         transaction.on_commit(lambda: _delete_files(names))
 

@@ -463,8 +463,30 @@ class ImmutableError(Exception):
     pass
 
 
+class ApprovalRecordQuerySet(models.QuerySet["ApprovalRecord"]):
+    """Refuses the set-wise writes that would bypass `ApprovalRecord.save`/`delete`.
+
+    It is also the base manager's queryset, so Django's deletion collector cannot fast-delete
+    records either (requests protect their records anyway: `on_delete=PROTECT`). On PostgreSQL
+    a trigger refuses UPDATE and DELETE of the table itself (`bulu.dbguards.append_only`).
+    """
+
+    def update(self, **kwargs: Any) -> int:
+        raise ImmutableError("approval records are never updated")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ImmutableError("approval records are never deleted")
+
+    def _raw_delete(self, using: Any) -> int:
+        raise ImmutableError("approval records are never deleted")
+
+
 class ApprovalRecord(models.Model):
-    """One decision. The application only ever inserts rows here."""
+    """One decision. The application only ever inserts rows here.
+
+    `hash` seals the record's content and `prev_hash` (the request's previous record's hash):
+    see `bulu.workflow.ledger`.
+    """
 
     request = models.ForeignKey(
         BackfillRequest, verbose_name=_("申请"), on_delete=models.PROTECT, related_name="log"
@@ -495,10 +517,24 @@ class ApprovalRecord(models.Model):
     # version a collective request's approver decided on).
     context = models.JSONField(_("审核时所见"), default=dict, blank=True)
     created_at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+    prev_hash = models.CharField(
+        _("上一条记录的校验值"),
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+    )
+    hash = models.CharField(
+        _("校验值"), max_length=64, blank=True, default="", db_default="", editable=False
+    )
+
+    objects = ApprovalRecordQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("审批记录")
         verbose_name_plural = _("审批记录")
+        base_manager_name = "objects"
         ordering = ["created_at", "pk"]
         indexes = [models.Index(fields=["request", "actor", "submission"])]
 

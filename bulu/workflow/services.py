@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Max, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +19,7 @@ from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 from accounts.models import Organization, User
 from accounts.selectors import user_scope
 from bulu.exceptions import AccessDenied, ApplicationError
+from bulu.workflow.ledger import record_seal
 from bulu.workflow.models import (
     ApprovalRecord,
     BackfillRequest,
@@ -35,6 +37,8 @@ from bulu.workflow.registry import kind_hooks, registered_kinds, request_changed
 from bulu.workflow.routing import OWNER_ROLE, MissingStepOwner, StepSpec
 from bulu.workflow.selectors import center_staff, moment_text, step_people, window_verdict
 from bulu.workflow.tallies import TallyKey, tally_key, tally_move, tally_move_counts
+
+logger = logging.getLogger(__name__)
 
 STALE_MESSAGE = _("该申请刚刚已被他人处理或已更新，请刷新页面后再操作。")
 # Decisions at a step: one person makes at most one of them per submission (four eyes).
@@ -214,9 +218,25 @@ def notify(
     )
     emails = [u.email for u in users.values() if u.email]
     if emails:
-        from bulu.workflow.tasks import send_notification_email
+        transaction.on_commit(lambda: email_enqueue(to=emails, text=text, url=url))
 
-        transaction.on_commit(lambda: send_notification_email.delay(emails, text, url))
+
+def email_enqueue(*, to: list[str], text: str, url: str) -> bool:
+    """Queue one e-mail (call after commit); False when it could not be queued.
+
+    Guarded as the PDF render's enqueue is (`documents.services.documents_enqueue`): the
+    decision is committed and the in-app message stored, so a broker that is down (or, without
+    a broker, a mail server refusing the in-process send) is logged, never raised into the page
+    that made the decision, and never stops the e-mails and renders queued after it.
+    """
+    from bulu.workflow.tasks import send_notification_email
+
+    try:
+        send_notification_email.delay(to, text, url)
+    except Exception:
+        logger.exception("could not queue the e-mail %r to %d recipient(s)", text[:40], len(to))
+        return False
+    return True
 
 
 def _todos_done(request: BackfillRequest) -> None:
@@ -319,9 +339,13 @@ def _log(
     step: RouteStep | None = None,
     context: dict[str, Any] | None = None,
 ) -> ApprovalRecord:
+    """Append a record to the request's log, chained to its previous record.
+
+    Call with the request locked (`_lock`): the lock keeps one request's records in a line.
+    """
     request_pk = request.pk
     transaction.on_commit(lambda: request_changed(request_pk))
-    return ApprovalRecord.objects.create(
+    record = ApprovalRecord(
         request=request,
         step_index=step.index if step else None,
         step_role=step.role if step else "",
@@ -334,6 +358,22 @@ def _log(
         to_state=request.state,
         submission=request.submission,
         context=context or {},
+    )
+    record_seal(record, _last_hashes([request_pk]).get(request_pk, ""))
+    record.save()
+    return record
+
+
+def _last_hashes(request_ids: Sequence[int]) -> dict[int, str]:
+    """The hash of each request's latest approval record (requests without one are absent)."""
+    latest = (
+        ApprovalRecord.objects.filter(request_id__in=request_ids)
+        .values("request_id")
+        .annotate(last=Max("pk"))
+        .values("last")
+    )
+    return dict(
+        ApprovalRecord.objects.filter(pk__in=Subquery(latest)).values_list("request_id", "hash")
     )
 
 
@@ -626,15 +666,14 @@ def requests_move_bulk(
     state's target (django-fsm refuses a wrong source state: then nothing is written); one
     UPDATE per (from, to) state and chunk (version + 1, queue columns cleared: none of the bulk
     targets waits at a step); tally moves summed into one update per key; approval records and
-    notifications by `bulk_create`. The `request_changed` listeners are not told: a bulk move
-    (export, import, cancel) decides at no step, so nothing a printed form shows changes — and a
-    100k-record batch would otherwise queue ~20k PDF renders.
+    notifications by `bulk_create`, each record chained to its request's log (the rows are
+    locked, so no decision appends in between). The `request_changed` listeners are not told:
+    a bulk move (export, import, cancel) decides at no step, so nothing a printed form shows
+    changes — and a 100k-record batch would otherwise queue ~20k PDF renders.
     `transition=None` only logs (the state stays; e.g. part of the request's records exported).
     `notify_text` (with `%(title)s`) goes to each applicant. Call inside a transaction.
     Returns the ids handled.
     """
-    from bulu.workflow.tasks import send_notification_email
-
     if transition is not None and transition not in BULK_TRANSITIONS:
         raise ValueError(f"{transition} is not a bulk transition")
     ids = list(requests.select_for_update().order_by("pk").values_list("pk", flat=True))
@@ -658,6 +697,7 @@ def requests_move_bulk(
         )
         groups: dict[tuple[str, str], list[int]] = {}
         records: list[ApprovalRecord] = []
+        last = _last_hashes(chunk)
         notes: list[Notification] = []
         for (
             pk,
@@ -683,19 +723,19 @@ def requests_move_bulk(
                         TallyKey(kind, target, college or 0, window or 0),
                     )
                     moves[key] = moves.get(key, 0) + 1
-            records.append(
-                ApprovalRecord(
-                    request_id=pk,
-                    actor=actor,
-                    decision=decision,
-                    opinion=opinion,
-                    from_state=state,
-                    to_state=target,
-                    submission=submission,
-                    context=context or {},
-                    created_at=now,
-                )
+            record = ApprovalRecord(
+                request_id=pk,
+                actor=actor,
+                decision=decision,
+                opinion=opinion,
+                from_state=state,
+                to_state=target,
+                submission=submission,
+                context=context or {},
+                created_at=now,
             )
+            record_seal(record, last.get(pk, ""))
+            records.append(record)
             if notify_text:
                 text = (notify_text % {"title": title})[:300]
                 url = reverse("workflow:detail", args=[pk])
@@ -724,7 +764,7 @@ def requests_move_bulk(
 
     def after_commit() -> None:
         for to, text, url in emails:
-            send_notification_email.delay(to, text, url)
+            email_enqueue(to=to, text=text, url=url)
 
     if ids:
         transaction.on_commit(after_commit)

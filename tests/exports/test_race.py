@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 
 from bulu.exceptions import ApplicationError
+from bulu.workflow.ledger import log_verify
 from bulu.workflow.models import ApprovalRecord, BackfillRequest, Decision, State
 from credits.models import CreditRecord
 from exports.models import ExportBatch, ExportItem
@@ -72,6 +73,7 @@ def test_it_never_puts_one_record_in_two_live_batches(
         for batch in ExportBatch.objects.filter(state=ExportBatch.State.CREATED):
             export_batch_cancel(batch=batch, actor=school.dave)
         assert not ExportItem.objects.filter(active=True).exists()
+        assert log_verify()[0] == []
         connection.close()
 
 
@@ -130,3 +132,5 @@ def test_disjoint_batches_at_once_still_move_the_request_they_share(
     assert shared.state == State.IMPORTED
     told = Notification.objects.filter(request=shared, text__contains="已补录到到梦空间")
     assert told.count() == 1
+    # Four writers appended to the request's log at once: its chain did not fork.
+    assert log_verify() == ([], 1, 4)

@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 
 from bulu.exceptions import ApplicationError
+from bulu.workflow.ledger import log_verify
 from bulu.workflow.models import ApprovalRecord, Decision
 from bulu.workflow.services import request_decide
 from personal import services
@@ -59,3 +60,4 @@ def test_it_lets_exactly_one_of_two_simultaneous_approvals_win(
     decisions = ApprovalRecord.objects.filter(request=draft).exclude(decision=Decision.SUBMIT)
     assert decisions.count() == 1
     assert PersonalRequest.objects.get(pk=draft.pk).version == version + 1
+    assert log_verify() == ([], 1, 2)
