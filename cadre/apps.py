@@ -44,7 +44,11 @@ class CadreConfig(AppConfig):
         from bulu.workflow.models import Kind
         from bulu.workflow.registry import KindHooks, kind_register
         from cadre.documents import cadre_forms
-        from cadre.selectors import cadre_page_context
+        from cadre.selectors import (
+            cadre_page_context,
+            cadre_people_listed,
+            cadre_requests_listing,
+        )
         from cadre.services import cadre_on_approved, cadre_route, cadre_summary
         from documents.selectors import document_links
 
@@ -66,5 +70,7 @@ class CadreConfig(AppConfig):
                 mine_context=_mine,
                 forms=cadre_forms,
                 downloads=document_links,
+                listing=cadre_requests_listing,
+                listed=cadre_people_listed,
             ),
         )
