@@ -20,7 +20,13 @@ from accounts.demo import (
     Persona,
     demo_seed_school,
 )
-from accounts.models import Membership, Organization, OrganizationUserObjectPermission, User
+from accounts.models import (
+    Membership,
+    Organization,
+    OrganizationUserObjectPermission,
+    RoleChange,
+    User,
+)
 
 Role = Membership.Role
 Kind = Organization.Kind
@@ -68,6 +74,16 @@ def test_seed_builds_the_school(db: None) -> None:
 
     students = User.objects.filter(memberships__role=Role.STUDENT)
     assert students.count() == 600
+    # Seeding is the bootstrap: every role it made is in the roles' log, confirmed by the system.
+    logged = RoleChange.objects.filter(
+        source=RoleChange.Source.SYSTEM,
+        status=RoleChange.Status.CONFIRMED,
+        proposed_by=None,
+        action=RoleChange.Action.GRANT,
+    )
+    assert set(logged.values_list("user_id", "organization_id", "role")) == set(
+        Membership.objects.values_list("user_id", "organization_id", "role")
+    )
     assert Counter(
         Membership.objects.filter(role=Role.STUDENT).values_list("organization__name", flat=True)
     ) == Counter({c.name: 30 for c in CLASSES})
