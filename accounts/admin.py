@@ -2,16 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Membership, Organization, User
-from accounts.roles import ROLE_ORG_KINDS
-from accounts.services import role_grant, role_revoke
+from accounts.models import Membership, Organization, RoleChange, User
 
 
 class MembershipInline(admin.TabularInline[Membership, User]):
@@ -22,7 +18,7 @@ class MembershipInline(admin.TabularInline[Membership, User]):
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        # Roles are added through MembershipAdmin so the permission grant runs in the service.
+        # Roles change through the proposals page, which asks for a second person and logs.
         return False
 
 
@@ -56,43 +52,42 @@ class OrganizationAdmin(admin.ModelAdmin[Organization]):
     autocomplete_fields = ["parent"]
 
 
-class MembershipForm(forms.ModelForm[Membership]):
-    class Meta:
-        model = Membership
-        fields = ["user", "organization", "role"]
+class ReadOnlyAdmin(admin.ModelAdmin[Any]):
+    """Shown, never written here: roles change through the proposals page (two people)."""
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        org, role = data.get("organization"), data.get("role")
-        if org is not None and role and org.kind not in ROLE_ORG_KINDS.get(role, ()):
-            raise forms.ValidationError(
-                _("角色“%(role)s”不能设在“%(org)s”（%(kind)s）上。")
-                % {
-                    "role": Membership.Role(role).label,
-                    "org": org.name,
-                    "kind": org.get_kind_display(),
-                }
-            )
-        return data
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin[Membership]):
-    form = MembershipForm
+class MembershipAdmin(ReadOnlyAdmin):
+    """Read-only for everyone, superusers too: a role granted here would skip the second person
+    and the log (see accounts.services.role_change_propose and the page 角色管理)."""
+
     list_display = ["user", "role", "organization", "created_at"]
     list_filter = ["role", "organization__kind"]
     search_fields = ["user__username", "user__name", "organization__name"]
-    autocomplete_fields = ["user", "organization"]
 
-    def save_model(self, request: HttpRequest, obj: Membership, form: object, change: bool) -> None:
-        if change:
-            old = Membership.objects.get(pk=obj.pk)
-            role_revoke(user=old.user, organization=old.organization, role=old.role)
-        role_grant(user=obj.user, organization=obj.organization, role=obj.role)
 
-    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
-        role_revoke(user=obj.user, organization=obj.organization, role=obj.role)
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
-        for m in list(queryset):
-            role_revoke(user=m.user, organization=m.organization, role=m.role)
+@admin.register(RoleChange)
+class RoleChangeAdmin(ReadOnlyAdmin):
+    list_display = [
+        "proposed_at",
+        "action",
+        "user",
+        "role",
+        "organization",
+        "status",
+        "proposed_by",
+        "decided_by",
+        "decided_at",
+        "source",
+    ]
+    list_filter = ["status", "action", "role", "source"]
+    search_fields = ["user__username", "user__name", "organization__name"]

@@ -3,7 +3,9 @@
 `demo_seed_school()` is idempotent: it creates only what is missing and never changes an existing
 row, so a second run does no writes (and no password hashing). Roles are granted through
 `accounts.services.role_grant` (which assigns the guardian permissions); only the students'
-STUDENT memberships, which carry no permission, are bulk-created.
+STUDENT memberships, which carry no permission, are bulk-created. Seeding is the bootstrap: it
+grants directly, without a second person, and every role it makes is logged in `RoleChange` as
+confirmed by the system.
 
 Every demo account has the password `DEMO_PASSWORD`; it is hashed once and the hash is shared.
 """
@@ -17,8 +19,13 @@ from dataclasses import dataclass, field
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
-from accounts.models import Membership, Organization, User
-from accounts.services import college_ensure, organization_get_or_create, role_grant
+from accounts.models import Membership, Organization, RoleChange, User
+from accounts.services import (
+    college_ensure,
+    organization_get_or_create,
+    role_changes_log_bulk,
+    role_grant,
+)
 
 Role = Membership.Role
 Kind = Organization.Kind
@@ -332,6 +339,11 @@ def _ensure_student_memberships(
         if p.student_class is not None and users[p.username].pk not in enrolled
     ]
     Membership.objects.bulk_create(new, batch_size=500)
+    # Seeding is the bootstrap: its roles are logged as confirmed by the system.
+    role_changes_log_bulk(
+        memberships=[(m.user.pk, m.organization.pk, Role.STUDENT) for m in new],
+        source=RoleChange.Source.SYSTEM,
+    )
     return len(new)
 
 

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import Organization
+from accounts.models import Membership, Organization, RoleChange, User
 
 
 class RegistryUploadForm(forms.Form):
@@ -71,3 +71,43 @@ class InitialPasswordsForm(forms.Form):
         field = self.fields["klass"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = classes
+
+
+class OrganizationChoiceField(forms.ModelChoiceField[Organization]):
+    def label_from_instance(self, obj: Organization) -> str:
+        parent = f"{obj.parent.name} · " if obj.parent_id and obj.parent else ""
+        return f"{parent}{obj.name}（{obj.get_kind_display()}）"
+
+
+class RoleChangeProposeForm(forms.Form):
+    username = forms.CharField(label=gettext_lazy("学号/工号"), max_length=32)
+    organization = OrganizationChoiceField(
+        label=gettext_lazy("组织"),
+        queryset=Organization.objects.filter(is_active=True).select_related("parent"),
+        empty_label=gettext_lazy("请选择组织"),
+    )
+    role = forms.ChoiceField(label=gettext_lazy("角色"), choices=Membership.Role.choices)
+    action = forms.ChoiceField(
+        label=gettext_lazy("操作"),
+        choices=RoleChange.Action.choices,
+        initial=RoleChange.Action.GRANT,
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("说明"),
+        max_length=300,
+        required=False,
+        help_text=gettext_lazy("例如：新任辅导员、调岗。"),
+    )
+
+    def clean_username(self) -> User:
+        username = self.cleaned_data["username"].strip()
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            raise forms.ValidationError(
+                _("没有学号/工号为 %(username)s 的用户。") % {"username": username}
+            )
+        return user
+
+
+class RoleChangeRefuseForm(forms.Form):
+    reason = forms.CharField(label=gettext_lazy("拒绝理由"), max_length=300, required=False)

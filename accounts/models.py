@@ -7,10 +7,16 @@ the one question the rest of the app asks.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from bulu.exceptions import ApplicationError
 
 
 class User(AbstractUser):
@@ -146,6 +152,124 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.get_role_display()} · {self.organization}"
+
+
+class RoleChangeQuerySet(models.QuerySet["RoleChange"]):
+    """Append-only: rows are added (bulk or one by one) and decided once through `save()`."""
+
+    def update(self, **kwargs: object) -> int:
+        raise RoleChangeLocked(str(_("角色变更记录不能批量修改。")))
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise RoleChangeLocked(str(_("角色变更记录不能删除。")))
+
+
+class RoleChangeLocked(ApplicationError):
+    """A write that would change history: a decided row, a deletion, a bulk update."""
+
+
+class RoleChange(models.Model):
+    """One proposed, confirmed or refused change of a role (the roles' append-only log).
+
+    A pending row may be decided once (confirmed or refused); after that nothing changes.
+    `proposed_by` is empty for the system (demo seeding, tests' bootstrap, registry imports run
+    without a named person); `decided_by` is empty when the system confirmed it.
+    """
+
+    class Action(models.TextChoices):
+        GRANT = "grant", _("授予")
+        REVOKE = "revoke", _("撤销")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待确认")
+        CONFIRMED = "confirmed", _("已生效")
+        REFUSED = "refused", _("已拒绝")
+
+    class Source(models.TextChoices):
+        PAGE = "page", _("角色管理页面")
+        COMMAND = "command", _("管理命令")
+        IMPORT = "import", _("名册导入")
+        SYSTEM = "system", _("系统初始化")
+
+    user = models.ForeignKey(
+        User, verbose_name=_("对象用户"), on_delete=models.PROTECT, related_name="role_changes"
+    )
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("组织"), on_delete=models.PROTECT, related_name="+"
+    )
+    role = models.CharField(_("角色"), max_length=24, choices=Membership.Role.choices)
+    action = models.CharField(_("操作"), max_length=8, choices=Action.choices)
+    status = models.CharField(
+        _("状态"), max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    source = models.CharField(_("来源"), max_length=12, choices=Source.choices)
+    proposed_by = models.ForeignKey(
+        User,
+        verbose_name=_("提出人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    proposed_at = models.DateTimeField(_("提出时间"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        User,
+        verbose_name=_("确认/拒绝人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("确认/拒绝时间"), null=True, blank=True)
+    reason = models.CharField(_("说明"), max_length=300, blank=True, default="")
+
+    objects = RoleChangeQuerySet.as_manager()
+
+    # Set once, when a pending row is decided; every other field never changes.
+    DECISION_FIELDS = ("status", "decided_by", "decided_at", "reason")
+
+    class Meta:
+        verbose_name = _("角色变更记录")
+        verbose_name_plural = _("角色变更记录")
+        ordering = ["-proposed_at", "-pk"]
+        constraints = [
+            # Two open proposals for the same change would let one confirmation count twice.
+            models.UniqueConstraint(
+                fields=["user", "organization", "role", "action"],
+                condition=Q(status="pending"),
+                name="rolechange_one_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        action, role = self.get_action_display(), self.get_role_display()
+        return f"{action} {self.user} · {role} · {self.organization}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not kwargs.get("force_insert"):
+            stored = type(self).objects.filter(pk=self.pk).values().first()
+            if stored is not None:
+                self._check_decision(stored)
+                kwargs["update_fields"] = [
+                    f
+                    for f in self.DECISION_FIELDS
+                    if f in (kwargs.get("update_fields") or self.DECISION_FIELDS)
+                ]
+        super().save(*args, **kwargs)
+
+    def _check_decision(self, stored: Mapping[str, Any]) -> None:
+        if stored["status"] != self.Status.PENDING:
+            raise RoleChangeLocked(str(_("该角色变更已处理，记录不能再修改。")))
+        for field in self._meta.concrete_fields:
+            if field.name in self.DECISION_FIELDS:
+                continue
+            if stored[field.attname] != getattr(self, field.attname):
+                raise RoleChangeLocked(
+                    str(_("角色变更记录的“%(field)s”不能修改。")) % {"field": field.verbose_name}
+                )
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise RoleChangeLocked(str(_("角色变更记录不能删除。")))
 
 
 # Direct foreign-key object permissions (django-guardian): an indexed join instead of comparing

@@ -21,9 +21,9 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
-from accounts.models import Membership, Organization, User
+from accounts.models import Membership, Organization, RoleChange, User
 from accounts.roles import ROLE_PERMISSIONS
-from accounts.services import college_ensure, role_grant
+from accounts.services import college_ensure, role_changes_log_bulk, role_grant
 from bulu.exceptions import ApplicationError
 from bulu.xlsx import (
     Cell,
@@ -652,4 +652,9 @@ def _move_students(moves: list[tuple[int, int]]) -> None:
             for user_pk, class_pk in moves
         ],
         batch_size=BATCH,
+    )
+    # The roles' log: a plain import is one step (the student role signs nothing).
+    role_changes_log_bulk(
+        memberships=[(user_pk, class_pk, Role.STUDENT) for user_pk, class_pk in moves],
+        source=RoleChange.Source.IMPORT,
     )

@@ -27,6 +27,16 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Role.COMMITTEE_REVIEWER: ("view_org_requests", "approve_as_committee"),
 }
 
+# Roles whose grant takes two people (a proposer and a confirmer, see accounts.services): every
+# role that signs a step of a request (its permissions include an approve_as_*), the school-wide
+# ones (二课中心, 校团委) among them. A student's class and a unit's student applicant carry no
+# signature and are granted in one step (still never by the person themself).
+APPROVER_ROLES: frozenset[str] = frozenset(
+    role
+    for role, perms in ROLE_PERMISSIONS.items()
+    if any(p.startswith("approve_as_") for p in perms)
+)
+
 # Center staff edit the 到梦空间 settings mirror and the notices in the admin through this group;
 # its model permissions are (re)applied after every migrate (see accounts.apps).
 CENTER_STAFF_GROUP = "二课中心工作人员"
@@ -52,12 +62,10 @@ CENTER_STAFF_MODEL_PERMISSIONS: tuple[str, ...] = (
     "workflow.view_approvalrecord",
     # Users are only viewed: change_user in the admin could grant superuser status.
     "accounts.view_user",
-    *(
-        f"accounts.{action}_{model}"
-        for model in ("organization", "membership")
-        for action in ("view", "add", "change")
-    ),
-    "accounts.delete_membership",
+    *(f"accounts.{action}_organization" for action in ("view", "add", "change")),
+    # Roles are only viewed in the admin: they change through the proposals page (two people).
+    "accounts.view_membership",
+    "accounts.view_rolechange",
 )
 # Apps above accounts (a kind's own settings, say) add theirs from AppConfig.ready().
 _REGISTERED: list[str] = []

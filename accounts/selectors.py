@@ -12,8 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
+from django.http import Http404
 
-from accounts.models import Membership, Organization, OrganizationUserObjectPermission, User
+from accounts.models import (
+    Membership,
+    Organization,
+    OrganizationUserObjectPermission,
+    RoleChange,
+    User,
+)
 
 SCHOOL_WIDE_CODENAMES = ("approve_as_center", "approve_as_committee")
 _SCOPE_ATTR = "_bulu_scope"
@@ -172,3 +179,30 @@ def student_class(*, user: User) -> Organization | None:
         .first()
     )
     return m.organization if m else None
+
+
+# --- the roles' log ------------------------------------------------------------------------------
+
+
+def user_may_see_role_changes(*, user: User) -> bool:
+    """The center and the committee (and superusers) read the roles' log."""
+    return user.is_authenticated and user.is_active and user_scope(user=user).school_wide
+
+
+def role_changes_visible_to(*, user: User) -> QuerySet[RoleChange]:
+    """The whole log for the center and the committee; nothing for anyone else."""
+    qs = RoleChange.objects.select_related("user", "organization", "proposed_by", "decided_by")
+    if not user_may_see_role_changes(user=user):
+        return qs.none()
+    return qs.order_by("-proposed_at", "-pk")
+
+
+def role_changes_pending(*, user: User) -> QuerySet[RoleChange]:
+    return role_changes_visible_to(user=user).filter(status=RoleChange.Status.PENDING)
+
+
+def role_change_get_for_user(*, user: User, pk: int) -> RoleChange:
+    try:
+        return role_changes_visible_to(user=user).get(pk=pk)
+    except RoleChange.DoesNotExist as exc:
+        raise Http404 from exc

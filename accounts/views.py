@@ -12,18 +12,39 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import registry
-from accounts.forms import InitialPasswordsForm, RegistryConfirmForm, RegistryUploadForm
-from accounts.models import Membership, Organization, User
+from accounts.forms import (
+    InitialPasswordsForm,
+    RegistryConfirmForm,
+    RegistryUploadForm,
+    RoleChangeProposeForm,
+    RoleChangeRefuseForm,
+)
+from accounts.models import Membership, Organization, RoleChange, User
 from accounts.passwords import IssuedPassword, initial_passwords_issue
 from accounts.registry import RegistryResult
-from accounts.selectors import classes_for_password_issue, organizations_for_user
-from bulu.exceptions import ApplicationError
+from accounts.selectors import (
+    classes_for_password_issue,
+    organizations_for_user,
+    role_change_get_for_user,
+    role_changes_pending,
+    role_changes_visible_to,
+    user_may_see_role_changes,
+)
+from accounts.services import (
+    role_change_confirm,
+    role_change_propose,
+    role_change_refuse,
+    user_may_manage_roles,
+)
+from bulu.exceptions import AccessDenied, ApplicationError
+from bulu.web import current_user
 from bulu.xlsx import xlsx_write_text
 
 logger = logging.getLogger(__name__)
@@ -233,3 +254,91 @@ def _initial_password_sheet(klass: Organization, issued: list[IssuedPassword]) -
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
     response["Cache-Control"] = "no-store"
     return response
+
+
+# --- roles: the log, proposals, confirmations ----------------------------------------------------
+
+ROLE_LOG_PAGE = 50
+
+
+def _roles_page(request: HttpRequest, *, form: RoleChangeProposeForm | None = None) -> HttpResponse:
+    user = current_user(request)
+    if not user_may_see_role_changes(user=user):
+        raise PermissionDenied
+    may_manage = user_may_manage_roles(user=user)
+    if form is None and may_manage:
+        form = RoleChangeProposeForm(
+            initial={k: request.GET[k] for k in ("organization", "role") if k in request.GET}
+        )
+    page = Paginator(role_changes_visible_to(user=user), ROLE_LOG_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "accounts/roles.html",
+        {
+            "pending": list(role_changes_pending(user=user)),
+            "page": page,
+            "form": form if may_manage else None,
+            "may_manage": may_manage,
+        },
+    )
+
+
+@login_required
+def roles(request: HttpRequest) -> HttpResponse:
+    return _roles_page(request)
+
+
+@login_required
+@require_POST
+def role_change_propose_view(request: HttpRequest) -> HttpResponse:
+    user = current_user(request)
+    if not user_may_manage_roles(user=user):
+        raise PermissionDenied
+    form = RoleChangeProposeForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            change = role_change_propose(
+                actor=user,
+                user=data["username"],
+                organization=data["organization"],
+                role=data["role"],
+                action=data["action"],
+                reason=data["reason"],
+            )
+        except AccessDenied:
+            raise
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            if change.status == RoleChange.Status.PENDING:
+                messages.success(
+                    request, _("已提出，须由另一位二课中心工作人员或系统管理员确认后生效。")
+                )
+            else:
+                messages.success(request, _("已生效：%(change)s") % {"change": change})
+            return redirect("accounts:roles")
+    return _roles_page(request, form=form)
+
+
+@login_required
+@require_POST
+def role_change_decide_view(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
+    user = current_user(request)
+    change = role_change_get_for_user(user=user, pk=pk)
+    try:
+        if decision == "confirm":
+            role_change_confirm(change=change, actor=user)
+            messages.success(request, _("已确认，角色调整已生效。"))
+        else:
+            form = RoleChangeRefuseForm(request.POST)
+            reason = form.cleaned_data["reason"] if form.is_valid() else ""
+            role_change_refuse(change=change, actor=user, reason=reason)
+            messages.success(request, _("已拒绝该角色调整。"))
+    except AccessDenied:
+        raise
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("accounts:roles")

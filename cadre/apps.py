@@ -62,7 +62,11 @@ class CadreConfig(AppConfig):
             step_decided_listen,
         )
         from cadre.documents import cadre_forms
-        from cadre.selectors import cadre_page_context
+        from cadre.selectors import (
+            cadre_page_context,
+            cadre_people_listed,
+            cadre_requests_listing,
+        )
         from cadre.services import cadre_on_approved, cadre_route, cadre_summary
         from documents.selectors import document_links
 
@@ -88,5 +92,7 @@ class CadreConfig(AppConfig):
                 mine_context=_mine,
                 forms=cadre_forms,
                 downloads=document_links,
+                listing=cadre_requests_listing,
+                listed=cadre_people_listed,
             ),
         )

@@ -163,14 +163,14 @@ def demo_seed_cadre_requests() -> int:
         ).order_by("username")
     )
     created = 0
-    # A class committee list from the counselor: signed by the filing, now at the branch.
+    # A class committee list from the counselor, kept as a draft: a filing signs no step, and
+    # the class has no second counselor to confirm it (submitting says whom to ask).
     class_list = services.cadre_list_create(actor=users["T0001"], unit=klass)
     services.cadre_list_replace(
         request=class_list,
         actor=users["T0001"],
         rows=_rows(classmates[:8], [p for p, _key in POSITIONS[UnitKind.CLASS]], term),
     )
-    services.cadre_request_submit(request=class_list, actor=users["T0001"])
     created += 1
     # The robot club's list from its student applicant: confirmed by the advisor, approved.
     club = by_name["机器人协会"]

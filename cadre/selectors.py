@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import Membership, Organization, User
@@ -90,3 +90,15 @@ def units_expected(*, window: Window) -> list[tuple[Organization, bool]]:
     return [
         (u, bool(u.handed_in)) for u in units if u.kind != Organization.Kind.CLASS or u.has_students
     ]
+
+
+# --- who the request lists (they sign no step of it) ------------------------------------------
+
+
+def cadre_requests_listing(user: User) -> Q:
+    """Cadre requests with an entry for `user`."""
+    return Q(pk__in=CadreEntry.objects.filter(student_id=user.pk).values("request_id"))
+
+
+def cadre_people_listed(request: BackfillRequest) -> Q:
+    return Q(pk__in=CadreEntry.objects.filter(request_id=request.pk).values("student_id"))

@@ -17,7 +17,7 @@ from accounts.selectors import organizations_acted_for, student_class, user_scop
 from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.uploads import evidence_store
 from bulu.workflow import routing
-from bulu.workflow.models import STEP_PERMISSION, BackfillRequest, Kind, SchoolYear, State, Window
+from bulu.workflow.models import BackfillRequest, Kind, SchoolYear, State, Window
 from bulu.workflow.services import (
     request_ensure_editable,
     request_submit,
@@ -325,7 +325,8 @@ def cadre_list_upload(*, request: CadreRequest, actor: User, fileobj: IO[bytes])
 def cadre_route(request: BackfillRequest) -> list[routing.StepSpec]:
     """Advisor (organizations, clubs), counselor (class committees) or the branch secretary (a
     college's 学生会) confirms → the college's 团总支 → 二课中心. A school-level organization has
-    no college branch step by design. A list filed by the one who confirms is signed by it."""
+    no college branch step by design. A list filed by the one who confirms (or listing them)
+    goes to another holder of that role; the workflow refuses it when there is none."""
     unit = request.applicant_org
     if unit.kind == Organization.Kind.CLASS:
         first = routing.step_counselor(klass=unit, label=_("辅导员确认任职"))
@@ -333,8 +334,6 @@ def cadre_route(request: BackfillRequest) -> list[routing.StepSpec]:
         first = routing.step_branch(college=unit.parent, unit=unit, label=_("团总支确认任职"))
     else:
         first = routing.step_advisor(organization=unit, label=_("指导老师确认任职"))
-    if user_scope(user=request.applicant).has(STEP_PERMISSION[first.role], first.organization.pk):
-        first = dataclasses.replace(first, signed_at_filing=True)
     steps = [first]
     college = _college_of(unit)
     if unit.kind != Organization.Kind.BRANCH and college is not None:

@@ -28,7 +28,11 @@ class CollectiveConfig(AppConfig):
         from bulu.workflow.registry import KindHooks, kind_register
         from collective.documents import collective_forms
         from collective.forms import exclusion_rows, exclusions_from_post
-        from collective.selectors import collective_page_context
+        from collective.selectors import (
+            collective_page_context,
+            collective_people_listed,
+            collective_requests_listing,
+        )
         from collective.services import (
             collective_log_context,
             collective_on_approved,
@@ -58,5 +62,7 @@ class CollectiveConfig(AppConfig):
                 log_context=collective_log_context,
                 forms=collective_forms,
                 downloads=document_links,
+                listing=collective_requests_listing,
+                listed=collective_people_listed,
             ),
         )

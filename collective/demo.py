@@ -87,7 +87,10 @@ SCENARIOS: tuple[Scenario, ...] = (
         date(2025, 11, 12),
         150,
         "unpublished",
-        2,  # the secretary's own filing signed step 1: this is 二课中心, then 校团委
+        # A draft: a filing signs no step, and the branch has no second secretary to sign it
+        # (submitting says whom to ask).
+        0,
+        "draft",
     ),
     Scenario(
         "汽车文化社",

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from accounts.models import Organization, User
@@ -97,4 +97,25 @@ def flagged_rows(*, request: BackfillRequest) -> list[RosterEntry]:
         RosterEntry.objects.filter(upload_id=collective.roster_id, has_flags=True).order_by(
             "excel_row"
         )
+    )
+
+
+# --- who the request lists (they sign no step of it) ------------------------------------------
+
+
+def collective_requests_listing(user: User) -> Q:
+    """Collective requests whose current roster has a row for `user` (by account or 学号)."""
+    rows = RosterEntry.objects.filter(Q(student_id=user.pk) | Q(student_no=user.username))
+    return Q(
+        pk__in=CollectiveRequest.objects.filter(roster__in=rows.values("upload_id")).values("pk")
+    )
+
+
+def collective_people_listed(request: BackfillRequest) -> Q:
+    """Users with a row on the request's current roster."""
+    rows = RosterEntry.objects.filter(
+        upload__in=CollectiveRequest.objects.filter(pk=request.pk).values("roster_id")
+    )
+    return Q(pk__in=rows.exclude(student=None).values("student_id")) | Q(
+        username__in=rows.values("student_no")
     )

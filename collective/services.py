@@ -14,10 +14,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Organization, User
-from accounts.selectors import organizations_acted_for, user_scope
+from accounts.selectors import organizations_acted_for
 from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.workflow import routing
-from bulu.workflow.models import STEP_PERMISSION, BackfillRequest, Decision, Kind
+from bulu.workflow.models import BackfillRequest, Decision, Kind
 from bulu.workflow.services import (
     request_ensure_editable,
     request_submit,
@@ -364,15 +364,14 @@ def collective_route(request: BackfillRequest) -> list[routing.StepSpec]:
     """Advisor (org, club) or branch secretary (团总支) → the college's branch (a college's org
     or club) → 二课中心 → 校团委. A school-level org or club has no branch step by design.
 
-    When the applicant is the unit's own advisor or secretary, their filing signs step 1.
+    When the applicant is the unit's own advisor or secretary, another holder of that role signs
+    step 1 (the workflow refuses the submission when there is none): a filing signs nothing.
     """
     unit = request.applicant_org
     if unit.kind == Organization.Kind.BRANCH:
         first = routing.step_branch(college=unit.parent, unit=unit, label=_("团总支书记审核"))
     else:
         first = routing.step_advisor(organization=unit, label=_("指导老师审核"))
-    if user_scope(user=request.applicant).has(STEP_PERMISSION[first.role], first.organization.pk):
-        first = dataclasses.replace(first, signed_at_filing=True)
     steps = [first]
     if unit.kind != Organization.Kind.BRANCH and unit.college is not None:
         steps.append(

@@ -245,6 +245,13 @@ def celery_worker_process(queue: str, **env: str) -> Iterator[subprocess.Popen[b
         worker.log = out.decode(errors="replace")  # type: ignore[attr-defined]
 
 
+def deputy(organization: Organization, role: str, username: str, name: str = "副手") -> User:
+    """A second holder of `role` on `organization`: the one who signs when the first filed."""
+    user = UserFactory.create(username=username, name=name)
+    role_grant(user=user, organization=organization, role=role)
+    return user
+
+
 def decide(
     request: Any,
     actor: User,

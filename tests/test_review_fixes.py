@@ -124,14 +124,23 @@ def test_deleting_an_item_deletes_its_evidence_files(
     assert not path.exists()
 
 
-def test_the_admin_refuses_a_role_on_the_wrong_organization(client: Client, school: School) -> None:
+def test_the_roles_page_refuses_a_role_on_the_wrong_organization(
+    client: Client, school: School
+) -> None:
     admin = User.objects.create_superuser(username="root", password="x", name="管理员")
     client.force_login(admin)
     response = client.post(
-        reverse("admin:accounts_membership_add"),
-        {"user": school.bob.pk, "organization": school.center.pk, "role": Role.COUNSELOR},
+        reverse("accounts:role_change_propose"),
+        {
+            "username": school.bob.username,
+            "organization": school.center.pk,
+            "role": Role.COUNSELOR,
+            "action": "grant",
+        },
     )
     assert response.status_code == 200 and "不能设在" in response.content.decode()
+    # What the user typed stays in the form.
+    assert school.bob.username in response.content.decode()
     assert not Membership.objects.filter(user=school.bob, organization=school.center).exists()
 
 

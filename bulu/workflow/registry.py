@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.db.models import Q
 from django_stubs_ext import StrOrPromise
 
 from bulu.workflow.models import BackfillRequest, Kind
@@ -79,6 +80,12 @@ class KindHooks:
     downloads: Callable[[BackfillRequest, User], list[tuple[str, str]]] | None = None
     # The kind's printable forms for a request (which ones may depend on the request).
     forms: Callable[[BackfillRequest], Sequence[PrintForm]] | None = None
+    # Who the request lists besides its applicant (a collective's roster rows, a cadre list's
+    # entries): nobody signs a step of a request they are listed in. `listing` is a Q over
+    # BackfillRequest for "the request lists this user" (queues); `listed` a Q over User for
+    # "this user is listed in the request" (who may still sign a step at submission).
+    listing: Callable[[User], Q] | None = None
+    listed: Callable[[BackfillRequest], Q] | None = None
 
 
 _HOOKS: dict[str, KindHooks] = {}

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from bulu.workflow.models import BackfillRequest, Notification, RouteStep, State, Window
-from bulu.workflow.selectors import moment_text, step_people
+from bulu.workflow.selectors import moment_text, request_conflicts_with, step_people
 from bulu.workflow.services import notify
 
 WINDOW_REMINDER_DAYS = 3
@@ -64,8 +64,11 @@ def reminders_waiting_approvers() -> int:
     ).values_list("current_step_id", flat=True)
     per_user: dict[int, tuple[User, int]] = {}
     counts: dict[int, int] = defaultdict(int)
-    for step in RouteStep.objects.filter(pk__in=list(waiting)).select_related("organization"):
+    steps = RouteStep.objects.filter(pk__in=list(waiting)).select_related("organization", "request")
+    for step in steps:
         for user in step_people(step):
+            if request_conflicts_with(request=step.request, user=user):
+                continue  # they may not decide it (their own request, or they are listed)
             per_user[user.pk] = (user, 0)
             counts[user.pk] += 1
     sent = 0

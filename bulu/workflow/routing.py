@@ -3,6 +3,8 @@
 Each step is a signature the regulation requires (第三条, 第六条): a step whose owner is missing is
 never dropped. It raises `MissingStepOwner`, whose message says who is missing and whom to ask;
 `bulu.workflow.services.request_submit` refuses the submission and tells the center once.
+A step whose only holders applied for or are listed in the request is refused there too
+(`request_route`): nobody signs a step of a request they are in, not even by filing it.
 Shapes that differ by design stay as designed: a school-level club or organization has no
 college, so its route has no branch step (the kind leaves that step out, it is not "missing").
 """
@@ -23,9 +25,6 @@ class StepSpec:
     role: str
     organization: Organization
     label: str
-    # The applicant owns this (first) step: the filing itself is its signature (see
-    # docs/decisions.md, "A unit's own leader files"). Nobody approves it afterwards.
-    signed_at_filing: bool = False
 
 
 class MissingStepOwner(ApplicationError):

@@ -92,13 +92,42 @@ def _decided_by(user: User) -> Exists:
     )
 
 
+def requests_conflicted_for(*, user: User) -> Q:
+    """Requests the user applied for or is listed in: they sign no step of those."""
+    q = Q(applicant_id=user.pk)
+    for kind in registered_kinds():
+        listing = kind_hooks(kind).listing
+        if listing is not None:
+            q |= listing(user)
+    return q
+
+
+def request_conflicts_with(*, request: BackfillRequest, user: User) -> bool:
+    if request.applicant_id == user.pk:
+        return True
+    listing = kind_hooks(request.kind).listing
+    return listing is not None and (
+        BackfillRequest.objects.filter(listing(user), pk=request.pk).exists()
+    )
+
+
+def people_conflicted(*, request: BackfillRequest) -> Q:
+    """A Q over User: the applicant and everyone the request lists."""
+    q = Q(pk=request.applicant_id)
+    listed = kind_hooks(request.kind).listed
+    if listed is not None:
+        q |= listed(request)
+    return q
+
+
 def todo_for_user(*, user: User) -> QuerySet[BackfillRequest]:
     """我的待办: pending requests whose current step the user may act on.
 
     The current step's organization and role are copied onto the request (`waiting_org`,
     `waiting_role`, index `todo_queue` over pending requests), tested against the organizations
-    the user acts for (literal ids: a user acts for a handful). Nobody reviews their own request
-    or a request they already decided at another step of the same submission.
+    the user acts for (literal ids: a user acts for a handful). Nobody reviews their own request,
+    one they are listed in (a roster row, a cadre entry) or a request they already decided at
+    another step of the same submission.
     """
     scope = user_scope(user=user)
     q = Q(pk__in=[])
@@ -108,7 +137,7 @@ def todo_for_user(*, user: User) -> QuerySet[BackfillRequest]:
             q |= Q(waiting_role=role, waiting_org_id__in=sorted(org_ids))
     return (
         BackfillRequest.objects.filter(q, state=State.PENDING)
-        .exclude(applicant=user)
+        .exclude(requests_conflicted_for(user=user))
         .exclude(_decided_by(user))
     )
 
@@ -183,6 +212,8 @@ def request_may_act(*, user: User, request: BackfillRequest) -> bool:
     if request.state != State.PENDING or step is None or request.applicant_id == user.pk:
         return False
     if not user_scope(user=user).has(STEP_PERMISSION[step.role], step.organization_id):
+        return False
+    if request_conflicts_with(request=request, user=user):
         return False
     return not ApprovalRecord.objects.filter(
         request_id=request.pk,

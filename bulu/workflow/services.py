@@ -14,13 +14,15 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
-from accounts.models import Organization, User
+from accounts.models import Membership, Organization, User
 from accounts.selectors import user_scope
 from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.workflow.ledger import record_seal
 from bulu.workflow.models import (
+    STEP_PERMISSION,
     ApprovalRecord,
     BackfillRequest,
     Decision,
@@ -35,7 +37,14 @@ from bulu.workflow.models import (
 )
 from bulu.workflow.registry import kind_hooks, registered_kinds, request_changed, step_decided
 from bulu.workflow.routing import OWNER_ROLE, MissingStepOwner, StepSpec
-from bulu.workflow.selectors import center_staff, moment_text, step_people, window_verdict
+from bulu.workflow.selectors import (
+    center_staff,
+    moment_text,
+    people_conflicted,
+    request_conflicts_with,
+    step_people,
+    window_verdict,
+)
 from bulu.workflow.tallies import TallyKey, tally_key, tally_move, tally_move_counts
 
 logger = logging.getLogger(__name__)
@@ -251,11 +260,12 @@ def _notify_arrival(request: BackfillRequest) -> None:
     step = request.current_step
     if request.state == State.PENDING and step is not None:
         deciders = set(_deciders(request))
+        conflicted = set(
+            User.objects.filter(people_conflicted(request=request)).values_list("pk", flat=True)
+        )
         notify(
             recipients=[
-                u
-                for u in step_people(step)
-                if u.pk != request.applicant_id and u.pk not in deciders
+                u for u in step_people(step) if u.pk not in conflicted and u.pk not in deciders
             ],
             request=request,
             is_todo=True,
@@ -395,7 +405,51 @@ def request_route(request: BackfillRequest) -> list[StepSpec]:
         raise
     if not route:
         raise ApplicationError(_("找不到可以审核该申请的老师或部门，请联系二课中心。"))
+    for spec in route:
+        _conflict_check(request, spec)
     return route
+
+
+# Whom to ask for another holder of a step's role (as the missing-owner messages say).
+_ASK_FOR_ANOTHER: dict[str, str] = {
+    StepRole.COUNSELOR: gettext_noop("学院团总支"),
+    StepRole.ADVISOR: gettext_noop("二课中心"),
+    StepRole.SECRETARY: gettext_noop("二课中心"),
+    StepRole.CENTER: gettext_noop("系统管理员"),
+    StepRole.COMMITTEE: gettext_noop("二课中心"),
+}
+
+
+def _conflict_check(request: BackfillRequest, spec: StepSpec) -> None:
+    """A step needs a holder who neither applied for the request nor is listed in it.
+
+    Nobody signs a step of a request they are in (not even by filing it); when every holder of
+    the step's role on its unit is, the submission is refused and says whom to ask.
+    """
+    holders = User.objects.filter(
+        is_active=True,
+        organizationuserobjectpermission__content_object_id=spec.organization.pk,
+        organizationuserobjectpermission__permission__codename=STEP_PERMISSION[spec.role],
+    ).distinct()
+    conflicted = list(holders.filter(people_conflicted(request=request)))
+    if not conflicted or holders.exclude(people_conflicted(request=request)).exists():
+        return
+    role = Membership.Role(OWNER_ROLE[spec.role]).label
+    raise ApplicationError(
+        _(
+            "“%(label)s”须由%(org)s的%(role)s签署，但%(org)s的%(role)s（%(names)s）"
+            "是本申请的申请人或名单中的人员，不能审核本申请。"
+            "请联系%(whom)s为%(org)s增设一名%(role)s后再提交。"
+        )
+        % {
+            "label": spec.label,
+            "org": spec.organization.name,
+            "role": role,
+            "names": "、".join(u.get_full_name() for u in conflicted),
+            "whom": _(_ASK_FOR_ANOTHER.get(spec.role, gettext_noop("二课中心"))),
+        },
+        extra={"role": spec.role},
+    )
 
 
 def request_submit(
@@ -438,22 +492,19 @@ def request_submit(
                 for i, s in enumerate(route)
             ]
         )
-        signed = route[0].signed_at_filing and len(steps) > 1
-        locked.start_index = locked.step_index = 1 if signed else 0
-        locked.current_step = steps[locked.start_index]
+        # The route starts at step 1 for everyone: a filing never signs a step (a unit's own
+        # advisor or secretary who files needs another holder of the role, see request_route).
+        locked.start_index = locked.step_index = 0
+        locked.current_step = steps[0]
         locked.submitted_at = now
         locked.decided_at = None
         _save(locked)
-        context = _log_context(locked)
-        if signed:
-            context["signed_at_filing"] = True
         _log(
             locked,
             actor=actor,
             decision=decision,
             from_state=from_state,
-            step=steps[0] if signed else None,
-            context=context,
+            context=_log_context(locked),
         )
         _todos_done(locked)
         _notify_arrival(locked)
@@ -510,6 +561,8 @@ def request_decide(
             raise AccessDenied(_("你不是该申请当前环节的审核人。"))
         if actor.pk == locked.applicant_id:
             raise AccessDenied(_("不能审核自己提交的申请，请由其他审核人处理。"))
+        if request_conflicts_with(request=locked, user=actor):
+            raise AccessDenied(_("你在该申请的名单中，不能审核该申请，请由其他审核人处理。"))
         if actor.pk in _deciders(locked):
             raise AccessDenied(
                 _(

@@ -11,12 +11,13 @@ import pytest
 from playwright.sync_api import Browser, expect
 from pytest_django.live_server_helper import LiveServer
 
+from accounts.models import Membership
 from bulu.workflow.models import State
 from cadre.models import CadreRequest
 from credits.models import CreditRecord
 from tests.browser import decide_on_page, login, logout
 from tests.cadre.conftest import Cadre, list_xlsx
-from tests.conftest import CspWatch, School, need
+from tests.conftest import CspWatch, School, deputy, need
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -60,6 +61,8 @@ def test_self_report_and_class_list_reach_credit_records(
         for u, title in zip(cadre.classmates[1:4], ["班长", "团支书", "学习委员"], strict=True)
     ]
     xlsx.write_bytes(list_xlsx(rows).getvalue())
+    # The counselor's filing signs nothing: the class's other counselor confirms the list.
+    second = deputy(school.class_a1, Membership.Role.COUNSELOR, "T1011", "副辅导员")
     desk = browser.new_context(viewport={"width": 1280, "height": 900})
     page = csp.watch(desk.new_page())
     login(page, base, school.bob.username)
@@ -77,7 +80,7 @@ def test_self_report_and_class_list_reach_credit_records(
     class_list = CadreRequest.objects.get(mode=CadreRequest.Mode.UNIT_LIST)
     for user in (school.frank, school.carol, school.dave):
         decide_on_page(page, base, user.username, report.pk, opinion="任职属实")
-    for user in (school.carol, school.dave):
+    for user in (second, school.carol, school.dave):
         decide_on_page(page, base, user.username, class_list.pk, opinion="任职属实")
     desk.close()
 

@@ -12,15 +12,16 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Membership, Organization, User
-from accounts.services import role_grant
+from accounts.services import role_grant, role_revoke
 from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.workflow.models import Decision, Notification, State
+from bulu.workflow.selectors import request_may_act, todo_for_user
 from cadre import services
 from cadre.lists import ListError
 from cadre.models import CadreEntry, CadreRequest
 from credits.models import CreditRecord
 from tests.cadre.conftest import TERM, Cadre, list_xlsx, served
-from tests.conftest import School, decide
+from tests.conftest import School, decide, deputy
 from tests.personal.conftest import PNG
 
 TODAY = date(2026, 11, 15)
@@ -117,9 +118,12 @@ def test_a_counselor_submits_the_class_committee_from_xlsx(school: School, cadre
         services.cadre_list_upload(request=class_list, actor=school.bob, fileobj=list_xlsx(rows))
         == 3
     )
+    second = deputy(school.class_a1, Membership.Role.COUNSELOR, "T1011", "副辅导员")
     services.cadre_request_submit(request=class_list, actor=school.bob)
-    # The counselor's own filing confirmed the service: the branch decides next.
-    assert class_list.current_step is not None and class_list.current_step.role == "secretary"
+    # The counselor's filing signs nothing: the class's other counselor confirms the service.
+    assert class_list.current_step is not None and class_list.current_step.role == "counselor"
+    assert not request_may_act(user=school.bob, request=class_list)
+    decide(class_list, second)
     decide(class_list, school.carol)
     decide(class_list, school.dave)
     records = CreditRecord.objects.filter(request=class_list).order_by("student_no")
@@ -223,13 +227,14 @@ def test_a_service_in_a_self_report_and_a_list_is_flagged_and_credited_once(
             served(cadre.classmates[2], "社长", row=3),
         ],
     )
+    second = deputy(school.club, Membership.Role.ADVISOR, "T1013", "副指导老师")
     services.cadre_request_submit(request=club_list, actor=school.frank)
     flagged = CadreEntry.objects.get(request=club_list, student=member)
     assert flagged.has_flags and flagged.flags[0]["request"] == report.pk
     mirrored = CadreEntry.objects.get(request=report)
     assert mirrored.has_flags and mirrored.flags[0]["request"] == club_list.pk
-    # The advisor filed the list: it waits at the branch, then the center.
-    for person in (school.carol, school.dave):
+    # The advisor filed the list: the club's other advisor confirms, then branch and center.
+    for person in (second, school.carol, school.dave):
         decide(club_list, person)
     for person in (school.frank, school.carol, school.dave):
         decide(report, person)
@@ -267,9 +272,10 @@ def test_a_school_level_organizations_list_has_no_branch_step(school: School, ca
         actor=advisor,
         rows=[served(school.alice, "部长", row=2)],
     )
+    deputy(union, Membership.Role.ADVISOR, "T6667", "团委副老师")
     services.cadre_request_submit(request=org_list, actor=advisor)
     assert [s.role for s in org_list.route_steps.order_by("index")] == ["advisor", "center"]
-    assert org_list.current_step is not None and org_list.current_step.role == "center"
+    assert org_list.current_step is not None and org_list.current_step.role == "advisor"
 
 
 # --- who sees what ------------------------------------------------------------------------------
@@ -284,6 +290,7 @@ def test_counselors_see_only_their_classes_lists_and_advisors_only_their_units(
         actor=school.bob,
         rows=[served(school.alice, "班长", row=2)],
     )
+    deputy(school.class_a1, Membership.Role.COUNSELOR, "T1011", "副辅导员")
     services.cadre_request_submit(request=class_list, actor=school.bob)
     url = reverse("workflow:detail", args=[class_list.pk])
     for outsider in (school.oscar, school.frank, school.gina, school.olivia):
@@ -329,6 +336,7 @@ def test_the_center_sees_missing_units_per_college_and_reminds_them(
         actor=school.bob,
         rows=[served(school.alice, "班长", row=2)],
     )
+    deputy(school.class_a1, Membership.Role.COUNSELOR, "T1011", "副辅导员")
     services.cadre_request_submit(request=class_list, actor=school.bob)
     client.force_login(school.dave)
     page = client.get(reverse("cadre:unsubmitted")).content.decode()
@@ -351,3 +359,76 @@ def test_the_center_sees_missing_units_per_college_and_reminds_them(
         Notification.objects.filter(recipient=school.frank, text__contains="机器人协会").count()
         == 1
     )
+
+
+# --- nobody signs a step of a request they are in (issue 18.2) ---------------------------------
+
+
+def test_a_self_report_by_the_clubs_own_advisor_is_refused_naming_whom_to_ask(
+    school: School, cadre: Cadre
+) -> None:
+    """2023010102 is a club member and also holds the club's advisor role."""
+    member = cadre.classmates[1]
+    role_grant(user=member, organization=school.club, role=Membership.Role.ADVISOR)
+    role_grant(user=member, organization=school.club, role=Membership.Role.APPLICANT)
+    role_revoke(user=school.frank, organization=school.club, role=Membership.Role.ADVISOR)
+    report = services.cadre_self_report_save(
+        student=member, data=services.ServiceData(school.club.pk, cadre.club_member.pk, *TERM)
+    )
+    with pytest.raises(ApplicationError, match="请联系二课中心为机器人协会增设一名指导老师"):
+        services.cadre_request_submit(request=report, actor=member)
+    report.refresh_from_db()
+    assert report.state == State.DRAFT and not report.log.exists()
+
+
+def test_a_self_report_by_an_advisor_goes_to_the_other_advisor(
+    client: Client, school: School, cadre: Cadre
+) -> None:
+    member = cadre.classmates[1]
+    role_grant(user=member, organization=school.club, role=Membership.Role.ADVISOR)
+    report = services.cadre_self_report_save(
+        student=member, data=services.ServiceData(school.club.pk, cadre.club_member.pk, *TERM)
+    )
+    services.cadre_request_submit(request=report, actor=member)
+    # Not signed at filing: the advisor step waits, and only the other advisor sees it.
+    assert report.current_step is not None and report.current_step.role == "advisor"
+    submitted = report.log.get(decision=Decision.SUBMIT)
+    assert submitted.step_role == "" and not submitted.context.get("signed_at_filing")
+    assert report.pk not in set(todo_for_user(user=member).values_list("pk", flat=True))
+    assert report.pk in set(todo_for_user(user=school.frank).values_list("pk", flat=True))
+    with pytest.raises(AccessDenied):
+        decide(report, member)
+    decide(report, school.frank)
+    assert report.current_step is not None and report.current_step.role == "secretary"
+
+
+def test_a_listed_advisor_may_not_sign_a_list_filed_by_the_applicant(
+    client: Client, school: School, cadre: Cadre
+) -> None:
+    """The applicant files; the only advisor is on the list: refused, not skipped."""
+    listed = cadre.classmates[2]
+    role_revoke(user=school.frank, organization=school.club, role=Membership.Role.ADVISOR)
+    role_grant(user=listed, organization=school.club, role=Membership.Role.ADVISOR)
+    club_list = services.cadre_list_create(actor=school.gina, unit=school.club)
+    services.cadre_list_replace(
+        request=club_list, actor=school.gina, rows=[served(listed, "社长", row=2)]
+    )
+    with pytest.raises(ApplicationError, match="名单中的人员"):
+        services.cadre_request_submit(request=club_list, actor=school.gina)
+    # With a second advisor it goes to them; the listed one neither sees nor decides it.
+    role_grant(user=school.frank, organization=school.club, role=Membership.Role.ADVISOR)
+    services.cadre_request_submit(request=club_list, actor=school.gina)
+    assert club_list.pk not in set(todo_for_user(user=listed).values_list("pk", flat=True))
+    assert not request_may_act(user=listed, request=club_list)
+    with pytest.raises(AccessDenied, match="名单中"):
+        decide(club_list, listed)
+    client.force_login(listed)
+    page = client.get(reverse("workflow:todo")).content.decode()
+    assert club_list.title not in page
+    response = client.post(
+        reverse("workflow:decide", args=[club_list.pk]),
+        {"decision": "approve", "opinion": "同意", "version": club_list.version},
+    )
+    assert response.status_code == 403
+    club_list.refresh_from_db()
+    assert club_list.current_step is not None and club_list.current_step.role == "advisor"

@@ -9,9 +9,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.models import Membership
 from cadre import services
 from tests.cadre.conftest import Cadre, list_xlsx
-from tests.conftest import School
+from tests.conftest import School, deputy
 
 TITLES = ["班长", "团支书", "学习委员", "生活委员", "文体委员", "组织委员", "宣传委员"]
 
@@ -19,6 +20,7 @@ TITLES = ["班长", "团支书", "学习委员", "生活委员", "文体委员",
 def test_the_list_page_is_constant_in_the_number_of_rows(
     client: Client, school: School, cadre: Cadre
 ) -> None:
+    deputy(school.class_a1, Membership.Role.COUNSELOR, "T1011", "副辅导员")
     counts = []
     for people in (cadre.classmates[:1], cadre.classmates[1:]):
         unit = school.class_a1

@@ -9,16 +9,17 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Membership, Organization, User
-from accounts.services import role_grant
+from accounts.services import role_grant, role_revoke
 from bulu.exceptions import AccessDenied, ApplicationError
-from bulu.workflow.models import ApprovalRecord, Decision, State
+from bulu.workflow.models import ApprovalRecord, Decision, Notification, State
+from bulu.workflow.selectors import todo_for_user
 from bulu.workflow.services import request_withdraw
 from collective import services
 from collective.models import CollectiveRequest
 from credits.models import CreditRecord
 from imports.models import RosterEntry
 from tests.collective.conftest import Kit, attach, filled, ready_request, roster_row
-from tests.conftest import School, decide
+from tests.conftest import School, decide, deputy
 
 
 def _labels(request: CollectiveRequest) -> list[tuple[str, str]]:
@@ -173,20 +174,59 @@ def test_a_school_level_club_has_no_branch_step(school: School, kit: Kit) -> Non
     assert [role for role, _org in _labels(request)] == ["advisor", "center", "committee"]
 
 
-def test_a_branch_activity_filed_by_its_secretary_is_signed_by_the_filing(
+def test_a_branch_activity_filed_by_its_only_secretary_is_refused_naming_whom_to_ask(
     school: School, kit: Kit
 ) -> None:
     request = ready_request(school.carol, school.branch_a, kit)
+    with pytest.raises(
+        ApplicationError, match="请联系二课中心为智能制造学院团总支增设一名团总支书记"
+    ):
+        services.collective_request_submit(request=request, actor=school.carol)
+    request.refresh_from_db()
+    assert request.state == State.DRAFT and not request.log.exists()
+
+
+def test_a_branch_activity_filed_by_its_secretary_goes_to_the_other_secretary(
+    school: School, kit: Kit
+) -> None:
+    second = deputy(school.branch_a, Membership.Role.SECRETARY, "T1012", "副书记")
+    request = ready_request(school.carol, school.branch_a, kit)
     services.collective_request_submit(request=request, actor=school.carol)
     assert [role for role, _org in _labels(request)] == ["secretary", "center", "committee"]
-    assert request.current_step is not None and request.current_step.role == "center"
+    # The filing signs nothing: the secretary step waits for the other secretary.
+    assert request.current_step is not None and request.current_step.role == "secretary"
     submitted = request.log.get(decision=Decision.SUBMIT)
-    assert submitted.step_role == "secretary" and submitted.context["signed_at_filing"]
-    # Nobody approved the secretary's own filing; the center and committee are other people.
-    assert not request.log.filter(decision=Decision.APPROVE).exists()
-    _walk(request, school.dave, school.erin)
+    assert submitted.step_role == "" and not submitted.context.get("signed_at_filing")
+    with pytest.raises(AccessDenied):
+        decide(request, school.carol)
+    _walk(request, second, school.dave, school.erin)
     assert request.state == State.APPROVED
     assert not request.log.filter(actor=school.carol, decision=Decision.APPROVE).exists()
+
+
+def test_an_advisor_on_the_roster_signs_no_step_of_it(
+    client: Client, school: School, kit: Kit
+) -> None:
+    """A student who also holds the club's advisor role is on the roster of its activity."""
+    listed = kit.students[2]
+    role_grant(user=listed, organization=school.club, role=Membership.Role.ADVISOR)
+    role_revoke(user=school.frank, organization=school.club, role=Membership.Role.ADVISOR)
+    request = ready_request(school.gina, school.club, kit)
+    with pytest.raises(ApplicationError, match="名单中的人员"):
+        services.collective_request_submit(request=request, actor=school.gina)
+    role_grant(user=school.frank, organization=school.club, role=Membership.Role.ADVISOR)
+    services.collective_request_submit(request=request, actor=school.gina)
+    assert request.current_step is not None and request.current_step.role == "advisor"
+    assert request.pk not in set(todo_for_user(user=listed).values_list("pk", flat=True))
+    assert request.pk in set(todo_for_user(user=school.frank).values_list("pk", flat=True))
+    # The arrival 待办 went to the other advisor only.
+    assert not Notification.objects.filter(recipient=listed, request=request).exists()
+    with pytest.raises(AccessDenied, match="名单中"):
+        decide(request, listed)
+    client.force_login(listed)
+    assert request.title not in client.get(reverse("workflow:todo")).content.decode()
+    _walk(request, school.frank, school.carol, school.dave, school.erin)
+    assert request.state == State.APPROVED
 
 
 def test_an_applicant_student_files_for_a_branch_and_the_secretary_signs(
@@ -241,6 +281,7 @@ def test_final_approval_creates_one_credit_per_roster_row_exactly_once(
 def test_double_claims_are_flagged_on_both_sides_and_the_center_may_leave_them_out(
     school: School, kit: Kit
 ) -> None:
+    deputy(school.branch_a, Membership.Role.SECRETARY, "T1012", "副书记")
     first = ready_request(school.gina, school.club, kit)
     services.collective_request_submit(request=first, actor=school.gina)
     # The same students, activity and date in a second request of another unit.
@@ -304,6 +345,7 @@ def test_only_the_units_people_may_file_for_it(school: School, kit: Kit) -> None
 def test_reviewers_page_and_filter_the_roster_on_the_request_page(
     client: Client, school: School, kit: Kit
 ) -> None:
+    deputy(school.branch_a, Membership.Role.SECRETARY, "T1012", "副书记")
     first = ready_request(school.gina, school.club, kit)
     services.collective_request_submit(request=first, actor=school.gina)
     second = ready_request(school.carol, school.branch_a, kit, students=kit.students[:2])

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from accounts.models import Membership
 from bulu.workflow.registry import PrintForm
 from collective import services as collective_services
 from collective.models import CollectiveRequest
@@ -18,7 +19,7 @@ from imports.models import RosterEntry
 from personal.models import PersonalRequest
 from personal.services import Recognition
 from tests.collective.conftest import Kit, attach, filled, roster_row
-from tests.conftest import School, decide
+from tests.conftest import School, decide, deputy
 from tests.documents.conftest import (
     approve_all,
     club_request,
@@ -246,9 +247,10 @@ def test_case_one_has_no_explanation(school: School, kit: Kit) -> None:
     assert [f.key for f in services.request_forms(request=request)] == ["letter", "form"]
 
 
-def test_a_secretarys_own_filing_is_the_signature_of_the_first_box(
+def test_a_secretarys_own_filing_leaves_the_first_box_to_the_other_secretary(
     school: School, kit: Kit
 ) -> None:
+    second = deputy(school.branch_a, Membership.Role.SECRETARY, "T1012", "石副书")
     request = collective_services.collective_request_create(
         actor=school.carol, unit=school.branch_a
     )
@@ -260,13 +262,15 @@ def test_a_secretarys_own_filing_is_the_signature_of_the_first_box(
     letter = text_of(request, "letter")
     assert "智能制造学院团总支学生会申请关于" in letter
     assert "团总支书记意见：" in letter
-    assert "同意（提交申请时签署）" in letter and "陈卡" in letter and today() in letter
+    # A filing signs nothing (issue 18.2): the box waits for the other secretary.
+    assert "提交申请时签署" not in letter and "石副书" not in letter
+    decide(request, second)
     form = text_of(request, "form")
     first, center = (
         form.index("二级学院团总支/指导老师审核意见："),
         form.index("二课中心审核意见："),
     )
-    assert "陈卡" in form[first:center]
+    assert "石副书" in form[first:center] and "陈卡" not in form[first:center]
     assert "杜伟" not in form  # the center has not decided: its box is empty
 
 

@@ -1,4 +1,4 @@
-"""The admin keeps the site's rules: drafts stay private, roles change through the services."""
+"""The admin keeps the site's rules: drafts stay private, roles change through the roles page."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import Membership, User
+from accounts.models import Membership, RoleChange, User
 from accounts.roles import CENTER_STAFF_GROUP
 from personal import services
 from personal.models import PersonalRequest
@@ -32,23 +32,41 @@ def test_nobody_but_the_author_sees_a_draft_in_the_admin(
     assert draft.title in listing.content.decode()
 
 
-def test_roles_changed_in_the_admin_grant_and_take_the_permissions(
+def test_roles_changed_on_the_roles_page_grant_and_take_the_permissions(
     client: Client, school: School
 ) -> None:
     admin = User.objects.create_superuser(username="root", password="x", name="管理员")
-    client.force_login(admin)
     helper = User.objects.create(username="T5555", name="助理")
+    client.force_login(school.dave)
     response = client.post(
-        reverse("admin:accounts_membership_add"),
-        {"user": helper.pk, "organization": school.center.pk, "role": Membership.Role.CENTER_STAFF},
+        reverse("accounts:role_change_propose"),
+        {
+            "username": helper.username,
+            "organization": school.center.pk,
+            "role": Membership.Role.CENTER_STAFF,
+            "action": "grant",
+        },
     )
+    assert response.status_code == 302
+    # Proposed, not granted: a second person confirms.
+    assert not User.objects.get(pk=helper.pk).has_perm("accounts.approve_as_center", school.center)
+    change = RoleChange.objects.get(user=helper, status=RoleChange.Status.PENDING)
+    client.force_login(admin)
+    response = client.post(reverse("accounts:role_change_confirm", args=[change.pk]))
     assert response.status_code == 302
     helper = User.objects.get(pk=helper.pk)
     assert helper.is_staff and helper.groups.filter(name=CENTER_STAFF_GROUP).exists()
     assert helper.has_perm("accounts.approve_as_center", school.center)
-    membership = Membership.objects.get(user=helper, role=Membership.Role.CENTER_STAFF)
+    # Revoking takes one person (it grants nothing).
+    client.force_login(school.dave)
     response = client.post(
-        reverse("admin:accounts_membership_delete", args=[membership.pk]), {"post": "yes"}
+        reverse("accounts:role_change_propose"),
+        {
+            "username": helper.username,
+            "organization": school.center.pk,
+            "role": Membership.Role.CENTER_STAFF,
+            "action": "revoke",
+        },
     )
     assert response.status_code == 302
     helper = User.objects.get(pk=helper.pk)
