@@ -152,8 +152,12 @@ LOGOUT_REDIRECT_URL = "login"
 ANONYMOUS_USER_NAME = None
 GUARDIAN_RAISE_403 = False
 
-# Login throttling (django-axes): lock an account+IP after repeated failures for one hour.
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=8)
+# Login throttling (django-axes): lock an account+IP after repeated failures for one hour, and an
+# address after many failures over any accounts (accounts.throttle). A campus NAT puts many
+# students behind one address: the per-address limit is well above one student's typos.
+BULU_LOGIN_FAILURES_PER_ACCOUNT = env.int("AXES_FAILURE_LIMIT", default=8)
+BULU_LOGIN_FAILURES_PER_ADDRESS = env.int("BULU_LOGIN_FAILURES_PER_ADDRESS", default=40)
+AXES_FAILURE_LIMIT = "accounts.throttle.failure_limit"
 AXES_COOLOFF_TIME = 1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
