@@ -24,9 +24,9 @@ from django.utils import timezone
 def address_failures(ip_address: str) -> int:
     """Failed logins from one address within the cool-off period, over every account."""
     since = timezone.now() - timedelta(hours=settings.AXES_COOLOFF_TIME)
-    total = AccessAttempt.objects.filter(
-        ip_address=ip_address, attempt_time__gte=since
-    ).aggregate(total=Sum("failures_since_start"))["total"]
+    total = AccessAttempt.objects.filter(ip_address=ip_address, attempt_time__gte=since).aggregate(
+        total=Sum("failures_since_start")
+    )["total"]
     return int(total or 0)
 
 

@@ -152,6 +152,11 @@ LOGOUT_REDIRECT_URL = "login"
 ANONYMOUS_USER_NAME = None
 GUARDIAN_RAISE_403 = False
 
+# Evidence uploads: an image is decoded before it is accepted, under this pixel limit (a 50 MP
+# phone photo passes; a decompression bomb does not); a PDF is read page by page.
+BULU_EVIDENCE_MAX_PIXELS = env.int("BULU_EVIDENCE_MAX_PIXELS", default=60_000_000)
+BULU_EVIDENCE_MAX_PDF_PAGES = env.int("BULU_EVIDENCE_MAX_PDF_PAGES", default=50)
+
 # Login throttling (django-axes): lock an account+IP after repeated failures for one hour, and an
 # address after many failures over any accounts (accounts.throttle). A campus NAT puts many
 # students behind one address: the per-address limit is well above one student's typos.
