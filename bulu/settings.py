@@ -220,11 +220,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 }
 
 # Caches: the PDF verification page's rate limit (django-ratelimit) counts in Redis when there is
-# one (shared by all processes), otherwise per process.
+# one (shared by all processes), otherwise per process; while Redis is down it falls back to the
+# process's memory (bulu.cache), so /verify/ keeps answering.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "ratelimit": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {"BACKEND": "bulu.cache.FallbackRedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"}
     )
