@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "csp",
     "accounts",
     "bulu.workflow",
+    "bulu.jobs",
     "documents",
     "imports",
     "personal",
@@ -210,7 +211,36 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# Background work goes through the outbox (bulu.jobs): a job row in the same transaction, handed
+# to the broker after commit. Handing over fails fast when the broker is down (no retry loop in a
+# web request); the sweeper hands it over later. A job is tried BULU_JOB_MAX_ATTEMPTS times.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+BULU_JOB_MAX_ATTEMPTS = env.int("BULU_JOB_MAX_ATTEMPTS", default=3)
+BULU_JOB_HEARTBEAT_SECONDS = env.float("BULU_JOB_HEARTBEAT_SECONDS", default=5.0)
+# A running job whose heart stopped this long ago lost its worker (killed, OOM, restart).
+BULU_JOB_STALE_SECONDS = env.int("BULU_JOB_STALE_SECONDS", default=45)
+# Pause before the next attempt, times the attempts so far.
+BULU_JOB_RETRY_SECONDS = env.int("BULU_JOB_RETRY_SECONDS", default=20)
+# A pending job handed over this long ago and not started is handed over again (lost message).
+BULU_JOB_REPUBLISH_SECONDS = env.int("BULU_JOB_REPUBLISH_SECONDS", default=900)
+BULU_ROSTER_TASK_TIME_LIMIT = env.int("BULU_ROSTER_TASK_TIME_LIMIT", default=600)
+# Unacknowledged messages come back after this long (Redis's default is an hour); longer than the
+# longest task's limit. Dead workers are found sooner by the sweeper's heartbeat check.
+# Publishing asks kombu for a connection with these failover options: one quick retry, not the
+# default loop (~19 s with Redis down, inside a web request).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 900,
+    "socket_connect_timeout": 1,
+    "socket_timeout": 10,
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "jobs-sweep": {"task": "jobs.sweep", "schedule": 20.0},
     "remind-windows-closing": {"task": "workflow.remind_windows_closing", "schedule": 6 * 3600},
     "remind-waiting-approvers": {
         "task": "workflow.remind_waiting_approvers",

@@ -215,9 +215,16 @@ def notify(
     )
     emails = [u.email for u in users.values() if u.email]
     if emails:
-        from bulu.workflow.tasks import send_notification_email
+        email_enqueue(emails=emails, text=text, url=url)
 
-        transaction.on_commit(lambda: send_notification_email.delay(emails, text, url))
+
+def email_enqueue(*, emails: list[str], text: str, url: str) -> None:
+    """One e-mail job, recorded with the change that causes it (the outbox): it is sent once
+    the transaction commits and the broker takes it, however long the broker is down."""
+    from bulu.jobs.services import job_enqueue
+    from bulu.workflow.tasks import SEND_EMAIL
+
+    job_enqueue(name=SEND_EMAIL, args=[emails, text, url])
 
 
 def _todos_done(request: BackfillRequest) -> None:
@@ -342,8 +349,8 @@ def _log(
     step: RouteStep | None = None,
     context: dict[str, Any] | None = None,
 ) -> ApprovalRecord:
-    request_pk = request.pk
-    transaction.on_commit(lambda: request_changed(request_pk))
+    # Inside the decision's transaction: what listeners queue (PDF renders) is recorded with it.
+    request_changed(request.pk)
     return ApprovalRecord.objects.create(
         request=request,
         step_index=step.index if step else None,
@@ -650,8 +657,6 @@ def requests_move_bulk(
     `notify_text` (with `%(title)s`) goes to each applicant. Call inside a transaction.
     Returns the ids handled.
     """
-    from bulu.workflow.tasks import send_notification_email
-
     if transition is not None and transition not in BULK_TRANSITIONS:
         raise ValueError(f"{transition} is not a bulk transition")
     ids = list(requests.select_for_update().order_by("pk").values_list("pk", flat=True))
@@ -738,13 +743,8 @@ def requests_move_bulk(
         ApprovalRecord.objects.bulk_create(records, batch_size=BULK_CHUNK)
         Notification.objects.bulk_create(notes, batch_size=BULK_CHUNK)
     tally_move_counts(moves)
-
-    def after_commit() -> None:
-        for to, text, url in emails:
-            send_notification_email.delay(to, text, url)
-
-    if ids:
-        transaction.on_commit(after_commit)
+    for to, text, url in emails:
+        email_enqueue(emails=to, text=text, url=url)
     return ids
 
 

@@ -6,9 +6,13 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories import UserFactory
+from accounts.models import User
 
 PASSWORD = "right-password-1"
+
+
+def _user(username: str) -> User:
+    return User.objects.create_user(username=username, password=PASSWORD, name="某人")
 
 
 @pytest.fixture
@@ -29,9 +33,7 @@ def _login(client: Client, username: str, password: str, ip: str = "10.0.0.7") -
 
 
 def test_it_locks_one_account_after_its_failures(db: None, axes_on: None) -> None:
-    user = UserFactory(username="T9001")
-    user.set_password(PASSWORD)
-    user.save()
+    _user("T9001")
     client = Client()
     assert _login(client, "T9001", "wrong") == 200
     assert _login(client, "T9001", "wrong") == 200
@@ -39,18 +41,14 @@ def test_it_locks_one_account_after_its_failures(db: None, axes_on: None) -> Non
     # Locked: the right password no longer helps from this address.
     assert _login(client, "T9001", PASSWORD) == 429
     # Another account from the same address still logs in (2 more failures allowed there).
-    other = UserFactory(username="T9002")
-    other.set_password(PASSWORD)
-    other.save()
+    _user("T9002")
     assert _login(Client(), "T9002", PASSWORD) == 302
 
 
 def test_it_locks_an_address_that_tries_many_accounts(db: None, axes_on: None) -> None:
-    users = []
+    users: list[User] = []
     for n in range(4):
-        user = UserFactory(username=f"S900{n}")
-        user.set_password(PASSWORD)
-        user.save()
+        user = _user(f"S900{n}")
         users.append(user)
     client = Client()
     # Two failures on each of two accounts: no account reaches its limit of 3 ...
