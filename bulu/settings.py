@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "csp",
     "accounts",
     "bulu.workflow",
+    "bulu.jobs",
     "documents",
     "credits",
     "imports",
@@ -153,8 +154,17 @@ LOGOUT_REDIRECT_URL = "login"
 ANONYMOUS_USER_NAME = None
 GUARDIAN_RAISE_403 = False
 
-# Login throttling (django-axes): lock an account+IP after repeated failures for one hour.
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=8)
+# Evidence uploads: an image is decoded before it is accepted, under this pixel limit (a 50 MP
+# phone photo passes; a decompression bomb does not); a PDF is read page by page.
+BULU_EVIDENCE_MAX_PIXELS = env.int("BULU_EVIDENCE_MAX_PIXELS", default=60_000_000)
+BULU_EVIDENCE_MAX_PDF_PAGES = env.int("BULU_EVIDENCE_MAX_PDF_PAGES", default=50)
+
+# Login throttling (django-axes): lock an account+IP after repeated failures for one hour, and an
+# address after many failures over any accounts (accounts.throttle). A campus NAT puts many
+# students behind one address: the per-address limit is well above one student's typos.
+BULU_LOGIN_FAILURES_PER_ACCOUNT = env.int("AXES_FAILURE_LIMIT", default=8)
+BULU_LOGIN_FAILURES_PER_ADDRESS = env.int("BULU_LOGIN_FAILURES_PER_ADDRESS", default=40)
+AXES_FAILURE_LIMIT = "accounts.throttle.failure_limit"
 AXES_COOLOFF_TIME = 1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
@@ -202,7 +212,36 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# Background work goes through the outbox (bulu.jobs): a job row in the same transaction, handed
+# to the broker after commit. Handing over fails fast when the broker is down (no retry loop in a
+# web request); the sweeper hands it over later. A job is tried BULU_JOB_MAX_ATTEMPTS times.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+BULU_JOB_MAX_ATTEMPTS = env.int("BULU_JOB_MAX_ATTEMPTS", default=3)
+BULU_JOB_HEARTBEAT_SECONDS = env.float("BULU_JOB_HEARTBEAT_SECONDS", default=5.0)
+# A running job whose heart stopped this long ago lost its worker (killed, OOM, restart).
+BULU_JOB_STALE_SECONDS = env.int("BULU_JOB_STALE_SECONDS", default=45)
+# Pause before the next attempt, times the attempts so far.
+BULU_JOB_RETRY_SECONDS = env.int("BULU_JOB_RETRY_SECONDS", default=20)
+# A pending job handed over this long ago and not started is handed over again (lost message).
+BULU_JOB_REPUBLISH_SECONDS = env.int("BULU_JOB_REPUBLISH_SECONDS", default=900)
+BULU_ROSTER_TASK_TIME_LIMIT = env.int("BULU_ROSTER_TASK_TIME_LIMIT", default=600)
+# Unacknowledged messages come back after this long (Redis's default is an hour); longer than the
+# longest task's limit. Dead workers are found sooner by the sweeper's heartbeat check.
+# Publishing asks kombu for a connection with these failover options: one quick retry, not the
+# default loop (~19 s with Redis down, inside a web request).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 900,
+    "socket_connect_timeout": 1,
+    "socket_timeout": 10,
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "jobs-sweep": {"task": "jobs.sweep", "schedule": 20.0},
     "remind-windows-closing": {"task": "workflow.remind_windows_closing", "schedule": 6 * 3600},
     "remind-waiting-approvers": {
         "task": "workflow.remind_waiting_approvers",
@@ -212,11 +251,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 }
 
 # Caches: the PDF verification page's rate limit (django-ratelimit) counts in Redis when there is
-# one (shared by all processes), otherwise per process.
+# one (shared by all processes), otherwise per process; while Redis is down it falls back to the
+# process's memory (bulu.cache), so /verify/ keeps answering.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "ratelimit": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {"BACKEND": "bulu.cache.FallbackRedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"}
     )

@@ -21,6 +21,8 @@ from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 
+from bulu.text import strip_controls
+
 logger = logging.getLogger(__name__)
 
 _weasyprint: ModuleType | None = None
@@ -96,6 +98,7 @@ def render(html: str) -> Rendered:
     """Render in this process (the worker's path: Celery's time limits apply)."""
     module = weasyprint()
     started = time.perf_counter()
+    html = strip_controls(html)  # typed text may carry C0 controls; a PDF shows none of them
     fetcher = fetcher_class()()
     document = module.HTML(
         string=html, base_url=static_root().as_uri() + "/", url_fetcher=fetcher

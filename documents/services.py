@@ -218,13 +218,12 @@ def seal_upload(*, organization: Organization, actor: User, data: bytes) -> Seal
 def documents_enqueue(*, request_id: int) -> bool:
     """Queue a render in the worker; False without a broker (nothing would run it apart)."""
     from bulu.celery import app
-    from documents.tasks import documents_render_task
+    from bulu.jobs.services import job_enqueue
+    from documents.tasks import RENDER_TASK
 
     if app.conf.task_always_eager:
         return False
-    try:
-        documents_render_task.delay(request_id)
-    except Exception:  # the decision is committed; a download will render instead
-        logger.exception("could not queue the PDF render of request %s", request_id)
-        return False
+    # Through the outbox: kept if the broker is down (handed over later), queued once however
+    # many decisions ask before it runs.
+    job_enqueue(name=RENDER_TASK, args=[request_id], key=f"render:{request_id}")
     return True

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import shared_task
 from celery.signals import worker_init
 from django.conf import settings
+
+from bulu.jobs.services import job_handler
 
 
 def _consumes_render_queue(app: Any) -> bool:
@@ -31,13 +32,14 @@ def _preload_weasyprint(sender: Any = None, **kwargs: Any) -> None:
 RENDER_TASK = "documents.render_request"
 
 
-@shared_task(
-    name=RENDER_TASK,
-    acks_late=True,
-    soft_time_limit=settings.BULU_PDF_TASK_SOFT_LIMIT,
-    time_limit=settings.BULU_PDF_TASK_SOFT_LIMIT + 30,
-)
-def documents_render_task(request_id: int) -> list[str]:
+def documents_render_request(request_id: int) -> list[str]:
     from documents.services import documents_render
 
     return [doc.form_key for doc in documents_render(request_id=request_id)]
+
+
+documents_render_task = job_handler(
+    RENDER_TASK,
+    soft_time_limit=settings.BULU_PDF_TASK_SOFT_LIMIT,
+    time_limit=settings.BULU_PDF_TASK_SOFT_LIMIT + 30,
+)(documents_render_request)

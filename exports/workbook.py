@@ -26,6 +26,7 @@ from typing import Any
 from django.utils import timezone
 from openpyxl.writer.theme import theme_xml
 
+from bulu.text import strip_controls
 from imports.roster import COLUMNS, TITLE
 from imports.template_xlsx import FIRST_DATA_ROW, NOTES, SAMPLES, WIDTHS
 
@@ -34,7 +35,6 @@ Row = Sequence[Any]
 
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r", "＝")
 _AWARD_SEPARATORS = re.compile(r"[、,，;；/\n]+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]")  # \t and \n kept; \r is not
 _ESCAPE_LOOKALIKE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 _EPOCH = date(1899, 12, 30)  # Excel's day 0 in the 1900 date system (after its 1900 leap bug)
 LETTERS = "ABCDEFGHIJK"
@@ -131,7 +131,7 @@ def awards_joined(text: str) -> str:
     return "、".join(p.strip() for p in _AWARD_SEPARATORS.split(text or "") if p.strip())
 
 
-_NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b-\x1f]|_x")
+_NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b-\x1f\x7f\ufffe\uffff]|_x")
 _LEADS = frozenset(FORMULA_LEADS)
 
 
@@ -142,8 +142,10 @@ def _xml_text(text: str) -> str:
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     if "_x" in text:  # a literal "_x0041_" must not be read back as "A"
         text = _ESCAPE_LOOKALIKE.sub(r"_x005F_\1", text)
-    if "\r" in text or _CONTROL.search(text):
-        text = _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", text.replace("\r", "_x000D_"))
+    # Control characters are dropped (bulu.text); a CR is kept escaped, as Excel writes it.
+    text = strip_controls(text)
+    if "\r" in text:
+        text = text.replace("\r", "_x000D_")
     return text
 
 

@@ -15,7 +15,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -48,11 +48,17 @@ def _read_capped(fileobj: IO[bytes], max_bytes: int) -> bytes:
     return data
 
 
-def _enqueue(upload: RosterUpload) -> None:
-    from imports.tasks import roster_validate_task
+def _enqueue(upload: RosterUpload, *, again: bool = False) -> None:
+    """Validation is recorded with the upload (the outbox) and handed to the worker after commit."""
+    from bulu.jobs.services import job_enqueue
+    from imports.tasks import ROSTER_VALIDATE
 
-    pk, sha = upload.pk, upload.sha256
-    transaction.on_commit(lambda: roster_validate_task.delay(pk, sha))
+    job_enqueue(
+        name=ROSTER_VALIDATE,
+        args=[upload.pk, upload.sha256],
+        key=f"roster:{upload.pk}",
+        again=again,
+    )
 
 
 def roster_upload_create(
@@ -129,7 +135,7 @@ def roster_upload_retry(*, upload: RosterUpload) -> RosterUpload:
         RosterUpload.objects.filter(pk=upload.pk).update(
             status=Status.QUEUED, progress=0, started_at=None, finished_at=None
         )
-        _enqueue(upload)
+        _enqueue(upload, again=True)
     upload.refresh_from_db()
     return upload
 
@@ -203,6 +209,10 @@ def roster_validate(*, upload_id: int, sha256: str | None = None) -> RosterUploa
         return _validate(upload)
     except Exception:
         logger.exception("roster %s: validation failed", upload_id)
+        # Written on a fresh connection when the failure broke the one we had (a database
+        # restart, pg_terminate_backend): else the upload would stay 校验中 for good.
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
         RosterUpload.objects.filter(pk=upload_id).exclude(status__in=RosterUpload.FINISHED).update(
             status=Status.FAILED, finished_at=timezone.now()
         )

@@ -2,22 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
+from bulu.jobs.services import job_handler
+from imports.models import RosterUpload
 from imports.services import roster_uploads_purge, roster_validate
 
+ROSTER_VALIDATE = "imports.roster_validate"
 
-@shared_task(name="imports.roster_validate", acks_late=True, reject_on_worker_lost=True)
-def roster_validate_task(upload_id: int, sha256: str | None = None) -> str:
-    """Validate one roster upload; idempotent (a finished upload is left as it is)."""
-    try:
-        upload = roster_validate(upload_id=upload_id, sha256=sha256)
-    except Exception:
-        # Already logged and recorded on the upload as "failed"; re-raising would only make an
-        # eager run (no Redis) fail the web request that enqueued it.
-        return "failed"
+
+def roster_validate_job(upload_id: int, sha256: str | None = None) -> str:
+    """Validate one roster upload; idempotent (a finished upload is left as it is). A failure
+    is recorded on the upload and raised, so the outbox tries again (then gives up)."""
+    upload = roster_validate(upload_id=upload_id, sha256=sha256)
     return upload.status if upload is not None else "missing"
+
+
+def _roster_retrying(args: Sequence[Any], message: str) -> None:
+    # The page shows 排队中 again (not a frozen 校验中): the next attempt starts from the top.
+    RosterUpload.objects.filter(pk=args[0]).exclude(status__in=RosterUpload.FINISHED).update(
+        status=RosterUpload.Status.QUEUED, progress=0
+    )
+
+
+def _roster_gave_up(args: Sequence[Any], message: str) -> None:
+    RosterUpload.objects.filter(pk=args[0]).exclude(status__in=RosterUpload.FINISHED).update(
+        status=RosterUpload.Status.FAILED, finished_at=timezone.now()
+    )
+
+
+roster_validate_task = job_handler(
+    ROSTER_VALIDATE,
+    time_limit=settings.BULU_ROSTER_TASK_TIME_LIMIT,
+    on_retry=_roster_retrying,
+    on_give_up=_roster_gave_up,
+)(roster_validate_job)
 
 
 @shared_task(name="imports.roster_uploads_purge")

@@ -236,6 +236,9 @@ def celery_worker_process(queue: str, **env: str) -> Iterator[subprocess.Popen[b
     )
     eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = False
+    # Celery caches the routing table at the first publish: read the test's routes afresh.
+    celery_app.amqp._rtable = None  # type: ignore[attr-defined]
+    celery_app.amqp.__dict__.pop("router", None)
     try:
         yield worker
     finally:

@@ -116,9 +116,10 @@ def request_summary(request: BackfillRequest) -> str:
     return hooks.summary(request) if hooks and hooks.summary else ""
 
 
-# Called (after commit) with a request's id whenever a decision, submission or withdrawal was
-# logged on it one by one (not the bulk export moves, which change no printed form); e.g. the
-# documents app re-renders the request's PDFs. Listeners register from AppConfig.ready().
+# Called (inside the transaction, so what a listener queues through the outbox commits with it)
+# with a request's id whenever a decision, submission or withdrawal was logged on it one by one
+# (not the bulk export moves, which change no printed form); e.g. the documents app queues a
+# re-render of the request's PDFs. Listeners register from AppConfig.ready().
 _CHANGE_LISTENERS: list[Callable[[int], None]] = []
 
 

@@ -227,25 +227,18 @@ def notify(
     )
     emails = [u.email for u in users.values() if u.email]
     if emails:
-        transaction.on_commit(lambda: email_enqueue(to=emails, text=text, url=url))
+        email_enqueue(to=emails, text=text, url=url)
 
 
-def email_enqueue(*, to: list[str], text: str, url: str) -> bool:
-    """Queue one e-mail (call after commit); False when it could not be queued.
+def email_enqueue(*, to: list[str], text: str, url: str) -> None:
+    """One e-mail job, recorded with the change that causes it (the outbox): it is sent once
+    the transaction commits and the broker takes it, however long the broker is down; a send
+    that fails is tried again, then recorded as failed (`bulu.jobs`). Never raises into the
+    page that made the change."""
+    from bulu.jobs.services import job_enqueue
+    from bulu.workflow.tasks import SEND_EMAIL
 
-    Guarded as the PDF render's enqueue is (`documents.services.documents_enqueue`): the
-    decision is committed and the in-app message stored, so a broker that is down (or, without
-    a broker, a mail server refusing the in-process send) is logged, never raised into the page
-    that made the decision, and never stops the e-mails and renders queued after it.
-    """
-    from bulu.workflow.tasks import send_notification_email
-
-    try:
-        send_notification_email.delay(to, text, url)
-    except Exception:
-        logger.exception("could not queue the e-mail %r to %d recipient(s)", text[:40], len(to))
-        return False
-    return True
+    job_enqueue(name=SEND_EMAIL, args=[to, text, url])
 
 
 def _todos_done(request: BackfillRequest) -> None:
@@ -353,8 +346,8 @@ def _log(
 
     Call with the request locked (`_lock`): the lock keeps one request's records in a line.
     """
-    request_pk = request.pk
-    transaction.on_commit(lambda: request_changed(request_pk))
+    # Inside the decision's transaction: what listeners queue (PDF renders) is recorded with it.
+    request_changed(request.pk)
     record = ApprovalRecord(
         request=request,
         step_index=step.index if step else None,
@@ -369,7 +362,7 @@ def _log(
         submission=request.submission,
         context=context or {},
     )
-    record_seal(record, _last_hashes([request_pk]).get(request_pk, ""))
+    record_seal(record, _last_hashes([request.pk]).get(request.pk, ""))
     record.save()
     return record
 
@@ -814,13 +807,8 @@ def requests_move_bulk(
         ApprovalRecord.objects.bulk_create(records, batch_size=BULK_CHUNK)
         Notification.objects.bulk_create(notes, batch_size=BULK_CHUNK)
     tally_move_counts(moves)
-
-    def after_commit() -> None:
-        for to, text, url in emails:
-            email_enqueue(to=to, text=text, url=url)
-
-    if ids:
-        transaction.on_commit(after_commit)
+    for to, text, url in emails:
+        email_enqueue(to=to, text=text, url=url)
     return ids
 
 

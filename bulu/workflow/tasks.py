@@ -6,9 +6,12 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 
+from bulu.jobs.services import job_handler
 
-@shared_task(name="workflow.send_notification_email", acks_late=True)
-def send_notification_email(emails: list[str], text: str, url: str) -> int:
+SEND_EMAIL = "workflow.send_notification_email"
+
+
+def notification_email_send(emails: list[str], text: str, url: str) -> int:
     body = f"{text}\n\n{url}" if url else text
     return send_mail(
         subject="【第二课堂积分补录】" + text[:40],
@@ -17,6 +20,9 @@ def send_notification_email(emails: list[str], text: str, url: str) -> int:
         recipient_list=emails,
         fail_silently=False,
     )
+
+
+send_notification_email = job_handler(SEND_EMAIL, time_limit=120)(notification_email_send)
 
 
 @shared_task(name="workflow.remind_windows_closing")

@@ -313,3 +313,27 @@ def test_the_verify_form_and_its_rate_limit(
     statuses = [client.get(reverse("documents:verify", args=[code])).status_code for _ in range(5)]
     assert statuses.count(429) >= 2 and statuses[0] == 200
     assert "查询过于频繁" in client.get(reverse("documents:verify", args=[code])).content.decode()
+
+
+def test_verify_keeps_answering_with_redis_down(
+    client: Client, school: School, kit: Kit, settings: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The rate limit's Redis is a closed port: the page answers and still limits."""
+    code = render(club_request(school, kit), "letter").code
+    settings.CACHES = {  # type: ignore[attr-defined]
+        **settings.CACHES,  # type: ignore[attr-defined]
+        "ratelimit": {
+            "BACKEND": "bulu.cache.FallbackRedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        },
+    }
+    settings.RATELIMIT_USE_CACHE = "ratelimit"  # type: ignore[attr-defined]
+    settings.BULU_VERIFY_RATE = "3/m"  # type: ignore[attr-defined]
+    with caplog.at_level("WARNING", logger="bulu.cache"):
+        statuses = [
+            client.get(reverse("documents:verify", args=[code])).status_code for _ in range(5)
+        ]
+    assert statuses == [200, 200, 200, 429, 429]
+    # It tried Redis once, failed, and counted in this process's memory since (no retry storm).
+    unreachable = [r for r in caplog.records if "Redis unreachable" in r.getMessage()]
+    assert len(unreachable) == 1

@@ -183,6 +183,13 @@ def test_it_splits_into_files_with_the_same_head(school: School) -> None:
     assert contents == [f"校园歌手大赛 {i}" for i in range(5)]
 
 
+def test_it_drops_control_characters_and_keeps_newlines(school: School) -> None:
+    approved_request(school, records=1, content="志愿\x07服务\x1b\n第二天\x7f", award="一等\x00奖")
+    ws = openpyxl.load_workbook(io.BytesIO(_export(school))).active
+    assert ws.cell(7, 5).value == "志愿服务\n第二天"
+    assert ws.cell(7, 9).value == "一等奖"
+
+
 def test_it_joins_several_awards_with_the_chinese_comma() -> None:
     assert (
         awards_joined("一等奖, 二等奖，三等奖;优秀\n最佳") == "一等奖、二等奖、三等奖、优秀、最佳"

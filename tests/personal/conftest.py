@@ -16,9 +16,10 @@ from imports.models import ActivityCategory, ActivityLevel, ActivitySubcategory,
 from personal import services
 from personal.models import PersonalItem, PersonalRequest
 from tests.conftest import School
+from tests.files import pdf_bytes, png_bytes
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-PDF = b"%PDF-1.4\n%fake but signed\n"
+PNG = png_bytes()
+PDF = pdf_bytes()
 
 
 @dataclass

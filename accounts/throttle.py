@@ -1,0 +1,38 @@
+"""Login throttling beside django-axes: one account+address, and one address across accounts.
+
+django-axes counts failures per (username, address) and compares the largest count with a single
+limit. An address that tries a few passwords on each of hundreds of accounts never reaches it, so
+the limit is computed per request: once the address's failures within the cool-off period reach
+`BULU_LOGIN_FAILURES_PER_ADDRESS`, the limit becomes 0 and every attempt from it is refused (the
+correct password of an untouched account included) until the period ends. The count is read from
+axes's own table, so it holds with Redis down and across web processes.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from axes.helpers import get_client_ip_address
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.db.models import Sum
+from django.http import HttpRequest
+from django.utils import timezone
+
+
+def address_failures(ip_address: str) -> int:
+    """Failed logins from one address within the cool-off period, over every account."""
+    since = timezone.now() - timedelta(hours=settings.AXES_COOLOFF_TIME)
+    total = AccessAttempt.objects.filter(ip_address=ip_address, attempt_time__gte=since).aggregate(
+        total=Sum("failures_since_start")
+    )["total"]
+    return int(total or 0)
+
+
+def failure_limit(request: HttpRequest, credentials: dict[str, Any] | None) -> int:
+    """AXES_FAILURE_LIMIT: the per-account limit, or 0 once the address has failed too often."""
+    ip_address = getattr(request, "axes_ip_address", None) or get_client_ip_address(request)
+    if ip_address and address_failures(ip_address) >= settings.BULU_LOGIN_FAILURES_PER_ADDRESS:
+        return 0
+    return int(settings.BULU_LOGIN_FAILURES_PER_ACCOUNT)
