@@ -44,10 +44,14 @@ class CadreConfig(AppConfig):
         from bulu.workflow.models import Kind
         from bulu.workflow.registry import KindHooks, kind_register
         from cadre.documents import cadre_forms
-        from cadre.selectors import cadre_page_context
+        from cadre.selectors import cadre_entry_lines_live, cadre_entry_lines_of, cadre_page_context
         from cadre.services import cadre_on_approved, cadre_route, cadre_summary
         from documents.selectors import document_links
+        from imports.duplicates import CADRE_ENTRY, Source, duplicate_source_register
 
+        duplicate_source_register(
+            Source(name=CADRE_ENTRY, of_request=cadre_entry_lines_of, live=cadre_entry_lines_live)
+        )
         center_staff_models_register("cadre", "cadreposition")
         demo_step_register("学生干部职务", _demo_positions)
         demo_step_register("学生干部积分补录示例", _demo_requests)

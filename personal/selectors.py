@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404
 
 from accounts.models import User
 from bulu.workflow.models import BackfillRequest, Kind, State
 from bulu.workflow.selectors import requests_visible_to
+from imports import duplicates
 from imports.models import CreditRecord, CreditStandardItem
 from personal.models import Evidence, PersonalItem, PersonalRequest
 
@@ -76,9 +78,64 @@ def personal_page_context(
 ) -> dict[str, Any]:
     """The personal part of the shared request page: items, evidence, the online record."""
     items = list(_items().filter(request_id=request.pk))
+    personal_items_mark_duplicates(request=request, items=items)
     is_owner = request.applicant_id == user.pk
     return {
         "items": items,
         "credits": list(CreditRecord.objects.filter(request_id=request.pk)),
         "online_editable": is_owner and request.state not in FROZEN_STATES,
     }
+
+
+# --- possible double claims (imports.duplicates) -----------------------------------------------
+
+_LINE_FIELDS = (
+    "pk",
+    "request_id",
+    "request__applicant__username",
+    "content",
+    "start_date",
+    "end_date",
+    "credit_type__name",
+)
+
+
+def personal_item_lines_of(request_id: int) -> list[duplicates.Line]:
+    """A request's items as lines, numbered as the page numbers them (1, 2, …)."""
+    rows = PersonalItem.objects.filter(request_id=request_id).order_by("order", "pk")
+    return [
+        duplicates.Line(duplicates.PERSONAL_ITEM, row[0], *row[1:], position=n)
+        for n, row in enumerate(rows.values_list(*_LINE_FIELDS), start=1)
+    ]
+
+
+def personal_item_lines_live(
+    student_nos: Collection[str], exclude_request: int | None
+) -> list[duplicates.Line]:
+    """Items of these students' live (submitted, not ended) requests."""
+    found: list[duplicates.Line] = []
+    for chunk in duplicates.chunks(student_nos):
+        qs = PersonalItem.objects.filter(
+            request__applicant__username__in=chunk, request__state__in=duplicates.LIVE_STATES
+        )
+        if exclude_request is not None:
+            qs = qs.exclude(request_id=exclude_request)
+        # Whole requests are selected (by applicant and state), so the numbering is the page's.
+        qs = qs.annotate(
+            n=Window(RowNumber(), partition_by=[F("request_id")], order_by=[F("order"), F("pk")])
+        )
+        for row in qs.values_list(*_LINE_FIELDS, "n"):
+            line = duplicates.Line(duplicates.PERSONAL_ITEM, row[0], *row[1:7], position=row[7])
+            found.append(line)
+    return found
+
+
+def personal_items_mark_duplicates(
+    *, request: BackfillRequest, items: Iterable[PersonalItem]
+) -> None:
+    """Set `possible_duplicates` (messages) on each item, for the warnings on the pages."""
+    found = duplicates.duplicates_by_line(duplicates.duplicates_for(request))
+    for item in items:
+        item.possible_duplicates = [  # type: ignore[attr-defined]
+            d.message for d in found.get((duplicates.PERSONAL_ITEM, item.pk), [])
+        ]
