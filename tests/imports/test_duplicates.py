@@ -38,7 +38,7 @@ CHECKED = frozenset({duplicates.CONFIRMATION})
 
 
 def _personal(school: School, mirror: Mirror, **item: object) -> PersonalRequest:  # noqa: F811
-    """A submitted personal request of alice with one item (the fixture's 校园歌手大赛 by default)."""
+    """A submitted personal request of alice with one item (校园歌手大赛 by default)."""
     request = services.personal_request_create(student=school.alice, title="补录")
     staged = services.evidence_stage(
         request=request, actor=school.alice, uploads=[("证书.png", BytesIO(PNG))]
@@ -211,23 +211,28 @@ def test_the_panel_never_links_a_request_the_viewer_may_not_see(
     client: Client,
     school: School,
     kit: Kit,  # noqa: F811
-    mirror: Mirror,  # noqa: F811
     personal_window: object,  # noqa: F811
 ) -> None:
     from collective import services as collective_services
+    from imports.models import ActivityLevel
 
     roster = ready_request(school.gina, school.club, kit)
     collective_services.collective_request_submit(request=roster, actor=school.gina)
     # alice claims the same activity herself; her counselor may not see the club's request.
+    standard = kit.standard
+    settings = Mirror(
+        category=standard.subcategory.category,
+        subcategory=standard.subcategory,
+        other_subcategory=standard.subcategory,
+        level=ActivityLevel.objects.get(name="校级"),
+        credit_type=standard.credit_type,
+    )
     mine = _personal(
         school,
-        mirror,
+        settings,
         content=CONTENT,
         start_date=ACTIVITY_DAY,
-        credit_type_id=kit.standard.credit_type.pk,
-        category_id=kit.standard.subcategory.category.pk,
-        subcategory_id=kit.standard.subcategory.pk,
-        claimed_value=kit.standard.points,
+        claimed_value=standard.points,
     )
     assert [d.other.request_id for d in request_duplicates(request_id=mine.pk)] == [roster.pk]
     client.force_login(school.bob)
