@@ -103,10 +103,22 @@ _LINE_FIELDS = (
 def personal_item_lines_of(request_id: int) -> list[duplicates.Line]:
     """A request's items as lines, numbered as the page numbers them (1, 2, …)."""
     rows = PersonalItem.objects.filter(request_id=request_id).order_by("order", "pk")
-    return [
-        duplicates.Line(duplicates.PERSONAL_ITEM, row[0], *row[1:], position=n)
-        for n, row in enumerate(rows.values_list(*_LINE_FIELDS), start=1)
-    ]
+    return [_line(row, n) for n, row in enumerate(rows.values_list(*_LINE_FIELDS), start=1)]
+
+
+def _line(row: Any, position: int) -> duplicates.Line:
+    pk, request_id, student_no, content, start, end, credit_type = row[:7]
+    return duplicates.Line(
+        duplicates.PERSONAL_ITEM,
+        pk,
+        request_id,
+        student_no,
+        content,
+        start,
+        end,
+        credit_type,
+        position=position,
+    )
 
 
 def personal_item_lines_live(
@@ -124,9 +136,7 @@ def personal_item_lines_live(
         qs = qs.annotate(
             n=Window(RowNumber(), partition_by=[F("request_id")], order_by=[F("order"), F("pk")])
         )
-        for row in qs.values_list(*_LINE_FIELDS, "n"):
-            line = duplicates.Line(duplicates.PERSONAL_ITEM, row[0], *row[1:7], position=row[7])
-            found.append(line)
+        found.extend(_line(row, row[7]) for row in qs.values_list(*_LINE_FIELDS, "n"))
     return found
 
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from bulu.exceptions import ApplicationError
 from bulu.workflow.models import ApprovalRecord, Decision, State
 from cadre import services as cadre_services
+from cadre.lists import RawRow
 from cadre.services import entry_content
 from exports.selectors import ExportFilters, export_pool_held_back
 from exports.services import export_batch_create
@@ -135,17 +136,17 @@ def test_a_personal_item_in_two_requests_is_flagged_confirmed_and_guarded_at_exp
 
 
 def test_unconfirmed_duplicates_are_held_back_at_export(client: Client, school: School) -> None:
-    same = {"content": "无偿献血", "start_date": date(2025, 5, 1)}
-    first = approved_request(school, **same)
-    second = approved_request(school, **{**same, "content": "无偿 献血"})
-    other = approved_request(school, applicant=school.olivia, **same)  # another student
+    day = date(2025, 5, 1)
+    first = approved_request(school, content="无偿献血", start_date=day)
+    second = approved_request(school, content="无偿 献血", start_date=day)
+    other = approved_request(school, applicant=school.olivia, content="无偿献血", start_date=day)
     held = list(export_pool_held_back(filters=ExportFilters()).values_list("request_id", flat=True))
     assert held == [second.pk]
     client.force_login(school.dave)
     desk = client.get(reverse("exports:desk")).content.decode()
     assert 'id="export-held"' in desk and "其中 1 条记录可能重复" in desk
     batch = export_batch_create(actor=school.dave, filters=ExportFilters())
-    exported = set(batch.items.values_list("record__request_id", flat=True))  # type: ignore[attr-defined]
+    exported = set(batch.items.values_list("record__request_id", flat=True))
     assert exported == {first.pk, other.pk}
     # Still held back at the next batch: never two records of the same credit without the center.
     with pytest.raises(ApplicationError, match="可能重复"):
@@ -281,7 +282,7 @@ def test_a_cadre_entry_duplicating_a_granted_credit_is_flagged(
     assert others == {granted.pk, report.pk}
 
 
-def cadre_services_raw(school: School, title: str) -> object:
+def cadre_services_raw(school: School, title: str) -> RawRow:
     from tests.cadre.conftest import served
 
     return served(school.alice, title)
