@@ -286,3 +286,19 @@ def cadre_services_raw(school: School, title: str) -> RawRow:
     from tests.cadre.conftest import served
 
     return served(school.alice, title)
+
+
+def test_a_long_roster_is_checked_in_a_few_queries_per_thousand_students(db: None) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    lines = [
+        duplicates.Line(
+            duplicates.ROSTER_ENTRY, n, 1, f"2024{n:06d}", "活动", date(2025, 5, 1), None, "学分", n
+        )
+        for n in range(2500)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        assert duplicates.lines_duplicates(lines, exclude_request=1) == []
+    # Three chunks of 学号, one query per chunk and source (credits, rosters, personal, cadre).
+    assert len(queries) == 3 * 4
