@@ -20,7 +20,6 @@ queries per source, never one per row.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -31,6 +30,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from bulu.workflow.models import ApprovalRecord, BackfillRequest, Decision, State, StepRole
+from imports.matching import match_no, match_text
 from imports.models import CreditRecord, RosterEntry
 
 if TYPE_CHECKING:
@@ -50,17 +50,6 @@ CREDIT = "credit"
 PERSONAL_ITEM = "personal-item"
 ROSTER_ENTRY = "roster-entry"
 CADRE_ENTRY = "cadre-entry"
-
-
-def match_text(value: str | None) -> str:
-    """What two texts are compared by: NFKC (full-width → half-width), case folded, without
-    whitespace, punctuation or symbols (「校园歌手大赛（决赛）」 = 「校园歌手大赛 决赛」)."""
-    text = unicodedata.normalize("NFKC", value or "").casefold()
-    return "".join(ch for ch in text if unicodedata.category(ch)[0] not in "PZSC")
-
-
-def match_no(value: str | None) -> str:
-    return unicodedata.normalize("NFKC", value or "").strip()
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ from bulu.xlsx import (
     xlsx_not_xlsx_message,
     xlsx_open,
 )
+from imports.matching import match_text
 
 # --- the format ------------------------------------------------------------------------------
 
@@ -637,7 +638,9 @@ class _Judge:
         if category is not None and credit_type is not None:
             self.pair(excel_row, category, credit_type)
         if student_no and content and start is not None and credit_type is not None:
-            self.duplicate(excel_row, (student_no, content, start, credit_type))
+            self.duplicate(
+                excel_row, (student_no, match_text(content), start, match_text(credit_type))
+            )
         return RosterRow(
             excel_row=excel_row,
             student_no=student_no,
@@ -1005,7 +1008,9 @@ def _credited_warnings(report: RosterReport, credited: dict[CreditKey, int]) -> 
     for r in report.rows:
         if r.student_no is None or r.start is None or r.credit_type is None:
             continue
-        request_id = credited.get((r.student_no, r.content, r.start, r.credit_type))
+        request_id = credited.get(
+            (r.student_no, match_text(r.content), r.start, match_text(r.credit_type))
+        )
         if request_id is None:
             continue
         report.warnings.append(

@@ -14,6 +14,7 @@ from django.http import Http404
 from accounts.models import Membership, User
 from accounts.selectors import user_is_school_wide
 from bulu.workflow.models import BackfillRequest, State
+from imports.matching import match_text
 from imports.models import (
     ActivityCategory,
     ActivityLevel,
@@ -23,7 +24,7 @@ from imports.models import (
     CreditType,
     RosterUpload,
 )
-from imports.roster import CreditKey, CreditSettings, RosterLookups, norm_text
+from imports.roster import CreditKey, CreditSettings, RosterLookups
 
 # Parameters per `IN (...)`: far below SQLite's and PostgreSQL's limits, large enough to keep the
 # number of round trips small (10 queries for 10k 学号s).
@@ -125,7 +126,8 @@ def credited_keys(student_nos: Collection[str]) -> dict[CreditKey, int]:
     ):
         if isinstance(row_start, str):  # SQLite hands raw dates back as text
             row_start = date.fromisoformat(row_start)
-        key = (row_no, norm_text(row_content), row_start, norm_text(row_type))
+        # Compared as imports.matching compares them (full-width, spaces, punctuation, case).
+        key = (row_no, match_text(row_content), row_start, match_text(row_type))
         found.setdefault(key, row_request)
     return found
 

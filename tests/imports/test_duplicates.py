@@ -302,3 +302,20 @@ def test_a_long_roster_is_checked_in_a_few_queries_per_thousand_students(db: Non
         assert duplicates.lines_duplicates(lines, exclude_request=1) == []
     # Three chunks of 学号, one query per chunk and source (credits, rosters, personal, cadre).
     assert len(queries) == 3 * 4
+
+
+def test_the_roster_check_matches_tolerantly() -> None:
+    from tests.imports.conftest import row
+    from tests.imports.test_roster_judge import judge
+
+    report = judge(row(), row(内容="参加 校园歌手大赛！"))
+    assert [(p.row, p.code) for p in report.errors] == [(8, "duplicate_row")]
+    # Granted credits are keyed as imports.selectors.credited_keys keys them (match_text).
+    key = (
+        "2021010001",
+        match_text("参加校园歌手大赛"),
+        date(2024, 3, 5),
+        match_text("文体活动学分"),
+    )
+    report = judge(row(内容="参加校园歌手大赛 "), credited={key: 41})
+    assert [(w.row, w.code) for w in report.warnings] == [(7, "already_credited")]
