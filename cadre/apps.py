@@ -63,13 +63,19 @@ class CadreConfig(AppConfig):
         )
         from cadre.documents import cadre_forms
         from cadre.selectors import (
+            cadre_entry_lines_live,
+            cadre_entry_lines_of,
             cadre_page_context,
             cadre_people_listed,
             cadre_requests_listing,
         )
         from cadre.services import cadre_on_approved, cadre_route, cadre_summary
         from documents.selectors import document_links
+        from imports.duplicates import CADRE_ENTRY, Source, duplicate_source_register
 
+        duplicate_source_register(
+            Source(name=CADRE_ENTRY, of_request=cadre_entry_lines_of, live=cadre_entry_lines_live)
+        )
         center_staff_models_register("cadre", "cadreposition")
         # A rejected (in the decision's transaction) or withdrawn (after commit) request's
         # entries stop holding their school year, so the student may report again.

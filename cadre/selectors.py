@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -13,6 +13,7 @@ from bulu.workflow.models import BackfillRequest, Kind, State, Window
 from bulu.workflow.selectors import requests_visible_to
 from cadre.models import CadreEntry, CadreEvidence, CadreRequest, UnitKind
 from cadre.services import entry_content
+from imports import duplicates
 
 
 def cadre_requests_for_user(*, user: User) -> QuerySet[CadreRequest]:
@@ -102,3 +103,43 @@ def cadre_requests_listing(user: User) -> Q:
 
 def cadre_people_listed(request: BackfillRequest) -> Q:
     return Q(pk__in=CadreEntry.objects.filter(request_id=request.pk).values("student_id"))
+
+
+# --- possible double claims (imports.duplicates) -----------------------------------------------
+
+
+def _cadre_lines(qs: QuerySet[CadreEntry]) -> list[duplicates.Line]:
+    """Entries as the credit they would become (content as the credit record writes it)."""
+    qs = qs.select_related("request__applicant_org__parent", "position__standard_item__credit_type")
+    return [
+        duplicates.Line(
+            duplicates.CADRE_ENTRY,
+            e.pk,
+            e.request_id,
+            e.student_no,
+            entry_content(e, e.request.applicant_org),
+            e.term_start,
+            e.term_end,
+            e.position.standard_item.credit_type.name,
+            position=e.row,
+        )
+        for e in qs
+    ]
+
+
+def cadre_entry_lines_of(request_id: int) -> list[duplicates.Line]:
+    return _cadre_lines(CadreEntry.objects.filter(request_id=request_id))
+
+
+def cadre_entry_lines_live(
+    student_nos: Collection[str], exclude_request: int | None
+) -> list[duplicates.Line]:
+    found: list[duplicates.Line] = []
+    for chunk in duplicates.chunks(student_nos):
+        qs = CadreEntry.objects.filter(
+            student_no__in=chunk, request__state__in=duplicates.LIVE_STATES
+        )
+        if exclude_request is not None:
+            qs = qs.exclude(request_id=exclude_request)
+        found.extend(_cadre_lines(qs))
+    return found

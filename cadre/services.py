@@ -30,6 +30,7 @@ from cadre.models import CadreEntry, CadreEvidence, CadrePosition, CadreRequest,
 from cadre.terms import clipped_to, school_year_label, term_problem
 from credits.models import CreditRecord
 from credits.services import credit_records_create
+from imports.duplicates import duplicates_within
 
 ENDED_STATES = (State.WITHDRAWN, State.REJECTED)
 CREDITED_STATES = (State.APPROVED, State.EXPORTED, State.IMPORTED)
@@ -375,6 +376,14 @@ def cadre_request_submit(
         why = term_problem(e.term_start, e.term_end, year=year, today=today)
         if why:
             raise ApplicationError(f"{e.name}：{why}")
+    from cadre.selectors import cadre_entry_lines_of  # selectors import this module
+
+    twice = duplicates_within(cadre_entry_lines_of(request.pk))
+    if twice:
+        raise ApplicationError(
+            _("名单中有重复的任职记录，请删除后再提交：%(rows)s")
+            % {"rows": "；".join(f"{d.line.content}（{d.line.student_no}）" for d in twice)}
+        )
     request_submit(request=request, actor=actor, expected_version=expected_version)
     cadre_flag_double_reports(request=request)
     return request

@@ -103,6 +103,18 @@ def export_pool(*, filters: ExportFilters) -> QuerySet[CreditRecord]:
     )
 
 
+def export_pool_held_back(*, filters: ExportFilters) -> QuerySet[CreditRecord]:
+    """Records of the selection a batch leaves out (第五条): each duplicates another granted
+    record and its request's center approval did not confirm it (`imports.duplicates`).
+
+    Judged against the whole pool, not the selection: of two unconfirmed duplicates the first
+    granted goes out whichever filter picks it, the other waits."""
+    from imports.duplicates import credit_records_held_back
+
+    held = credit_records_held_back(pool=export_pool(filters=ExportFilters()))
+    return export_pool(filters=filters).filter(pk__in=held).order_by("pk")
+
+
 @dataclass(frozen=True)
 class TypeTotal:
     credit_type: str

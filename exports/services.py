@@ -31,7 +31,12 @@ from bulu.workflow.models import BackfillRequest, Decision, State
 from bulu.workflow.services import requests_move_bulk
 from credits.models import CreditRecord
 from exports.models import ExportBatch, ExportDownload, ExportFile, ExportItem
-from exports.selectors import ExportFilters, export_pool, user_is_center
+from exports.selectors import (
+    ExportFilters,
+    export_pool,
+    export_pool_held_back,
+    user_is_center,
+)
 from exports.workbook import SheetWriter, record_row
 
 logger = logging.getLogger(__name__)
@@ -96,17 +101,18 @@ def _records_outside(items: QuerySet[ExportItem]) -> Exists:
 # --- creating a batch ----------------------------------------------------------------------
 
 
-def _claim(batch: ExportBatch, filters: ExportFilters) -> int:
+def _claim(batch: ExportBatch, filters: ExportFilters, held: list[int]) -> int:
     """Put every pool record into `batch`; records another batch holds are skipped.
 
     The database decides: the partial unique index on active items makes a simultaneous claim
     of the same record wait for the other transaction and then skip it (ON CONFLICT DO
     NOTHING). Records are claimed in id order so two claims never wait on each other in a
-    circle.
+    circle. `held` are records held back as unconfirmed duplicates (第五条).
     """
-    pool_sql, params = (
-        export_pool(filters=filters).order_by("pk").values_list("pk").query.sql_with_params()
-    )
+    pool = export_pool(filters=filters)
+    if held:
+        pool = pool.exclude(pk__in=held)
+    pool_sql, params = pool.order_by("pk").values_list("pk").query.sql_with_params()
     table = ExportItem._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -217,7 +223,16 @@ def export_batch_create(
             batch = ExportBatch.objects.create(
                 created_by=actor, filters=filters.describe(), rows_per_file=limit
             )
-            n = _claim(batch, filters)
+            held = list(export_pool_held_back(filters=filters).values_list("pk", flat=True))
+            n = _claim(batch, filters, held)
+            if not n and held:
+                raise ApplicationError(
+                    _(
+                        "当前筛选条件下的 %(n)s 条记录都可能重复、未经二课中心核实，"
+                        "暂不导出，未生成批次。"
+                    )
+                    % {"n": len(held)}
+                )
             if not n:
                 raise ApplicationError(
                     _("当前筛选条件下没有待导出的记录（可能刚刚已被他人导出），未生成批次。")
@@ -251,6 +266,8 @@ def export_batch_create(
             batch.totals = [[t["record__credit_type"], t["n"], _number(t["total"])] for t in totals]
             batch.rows = n
             batch.requests = len(moved) + len(partial)
+            if held:
+                batch.filters = {**batch.filters, _("暂不导出（可能重复）"): str(len(held))}
             _write_files(batch, limit, stored)
             batch.save()
     except OperationalError as exc:  # a deadlock or serialization failure: nothing was written

@@ -41,7 +41,12 @@ def desk(request: HttpRequest) -> HttpResponse:
     form = _filter_form(request)
     filters = form.filters() if (not form.is_bound or form.is_valid()) else None
     summary = selectors.export_pool_summary(filters=filters) if filters else []
+    held = selectors.export_pool_held_back(filters=filters) if filters else None
+    held_count = held.count() if held is not None else 0
     context = {
+        "held": list(held[:50]) if held_count and held is not None else [],
+        "held_count": held_count,
+        "to_export": sum(t.records for t in summary) - held_count,
         "form": form,
         "summary": summary,
         "total_records": sum(t.records for t in summary),

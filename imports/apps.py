@@ -21,5 +21,10 @@ class ImportsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.demo import demo_step_register
+        from bulu.workflow.registry import RequestCheck, request_check_register
+        from imports.duplicates import duplicates_decision_guard, duplicates_panel
 
+        request_check_register(
+            RequestCheck(panel=duplicates_panel, guard=duplicates_decision_guard)
+        )
         demo_step_register("积分设置（认定标准）", _demo_credit_settings)

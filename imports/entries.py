@@ -10,7 +10,6 @@ same activity — are flagged on the row, on both sides, with a link to the othe
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +20,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from bulu.workflow.models import State
 from credits.models import CreditRecord
+from imports import duplicates
 from imports.models import RosterEntry, RosterUpload
 from imports.roster import RosterRow
 
@@ -32,17 +32,11 @@ ALREADY_CREDITED = "already_credited"
 PENDING_ELSEWHERE = "pending_elsewhere"
 FLAG_LABELS = {ALREADY_CREDITED: _("已发放过"), PENDING_ELSEWHERE: _("另一申请审核中")}
 
-Key = tuple[str, str, date, str]
-
 
 def _chunks(values: Collection[str]) -> Iterator[list[str]]:
     ordered = sorted(values)
     for i in range(0, len(ordered), CHUNK):
         yield ordered[i : i + CHUNK]
-
-
-def _key(entry: Any) -> Key:
-    return (entry.student_no, entry.content, entry.start_date, entry.credit_type)
 
 
 def roster_entries_store(*, upload: RosterUpload, rows: Sequence[RosterRow]) -> int:
@@ -86,59 +80,38 @@ def _flag(kind: str, message: str, request_id: int) -> dict[str, Any]:
 def roster_entries_flag(*, upload: RosterUpload) -> int:
     """(Re)compute the double-claim flags of `upload`'s rows; returns how many rows are flagged.
 
-    Rows of other pending requests that clash with this roster get the matching flag too.
+    Matching is `imports.duplicates`' (tolerant, every kind: granted credits, personal items,
+    cadre entries and rosters of other live requests). Rows of other pending rosters that clash
+    with this roster get the matching flag too.
     """
     if upload.request_id is None:
         return 0
     entries = list(RosterEntry.objects.filter(upload=upload))
-    by_key: dict[Key, list[RosterEntry]] = {}
-    for e in entries:
-        by_key.setdefault(_key(e), []).append(e)
-    numbers = {e.student_no for e in entries}
+    lines = duplicates.roster_values(RosterEntry.objects.filter(upload=upload))
+    found = duplicates.lines_duplicates(lines, exclude_request=upload.request_id, within=False)
     flags: dict[int, list[dict[str, Any]]] = {e.pk: [] for e in entries}
-    for chunk in _chunks(numbers):
-        credited = CreditRecord.objects.filter(
-            student_no__in=chunk, request__state__in=CREDITED_STATES
-        ).exclude(request_id=upload.request_id)
-        for rec in credited.only(
-            "student_no", "content", "start_date", "credit_type", "request_id"
-        ):
-            for e in by_key.get(_key(rec), []):
-                flags[e.pk].append(
-                    _flag(
-                        ALREADY_CREDITED,
-                        _("该生这条积分已在已通过的申请 #%(r)s 中发放。") % {"r": rec.request_id},
-                        rec.request_id,
-                    )
-                )
-    others = _pending_elsewhere(upload, numbers)
-    touched: dict[int, RosterEntry] = {}
-    for other in others:
-        other_request = other.upload.request_id
-        assert other_request is not None
-        for e in by_key.get(_key(other), []):
-            flags[e.pk].append(
-                _flag(
-                    PENDING_ELSEWHERE,
-                    _("该生这条积分也在审核中的申请 #%(r)s 的名单里。") % {"r": other_request},
-                    other_request,
-                )
+    mirrors: dict[int, list[dict[str, Any]]] = {}
+    for d in found:
+        code = ALREADY_CREDITED if d.granted else PENDING_ELSEWHERE
+        flags[d.line.ref].append(_flag(code, d.message, d.other.request_id))
+        if d.other.source == duplicates.ROSTER_ENTRY:
+            mirror = duplicates.Duplicate(line=d.other, other=d.line)
+            mirrors.setdefault(d.other.ref, []).append(
+                _flag(PENDING_ELSEWHERE, mirror.message, upload.request_id)
             )
-            mirror = _flag(
-                PENDING_ELSEWHERE,
-                _("该生这条积分也在审核中的申请 #%(r)s 的名单里。") % {"r": upload.request_id},
-                upload.request_id,
-            )
-            if mirror not in other.flags:
-                other.flags = [*other.flags, mirror]
-                other.has_flags = True
-                touched[other.pk] = other
+    touched: list[RosterEntry] = []
+    for other in RosterEntry.objects.filter(pk__in=list(mirrors)):
+        new = [m for m in mirrors[other.pk] if m not in other.flags]
+        if new:
+            other.flags = _unique([*other.flags, *new])
+            other.has_flags = True
+            touched.append(other)
     for e in entries:
         e.flags = _unique(flags[e.pk])
         e.has_flags = bool(e.flags)
     with transaction.atomic():
         RosterEntry.objects.bulk_update(entries, ["flags", "has_flags"], batch_size=CHUNK)
-        RosterEntry.objects.bulk_update(list(touched.values()), ["flags", "has_flags"])
+        RosterEntry.objects.bulk_update(touched, ["flags", "has_flags"], batch_size=CHUNK)
     return sum(1 for e in entries if e.has_flags)
 
 
@@ -148,21 +121,6 @@ def _unique(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         if item not in seen:
             seen.append(item)
     return seen
-
-
-def _pending_elsewhere(upload: RosterUpload, numbers: Collection[str]) -> list[RosterEntry]:
-    found: list[RosterEntry] = []
-    for chunk in _chunks(numbers):
-        found.extend(
-            RosterEntry.objects.filter(
-                student_no__in=chunk,
-                upload__is_current=True,
-                upload__request__state=State.PENDING,
-            )
-            .exclude(upload__request_id=upload.request_id)
-            .select_related("upload")
-        )
-    return found
 
 
 def roster_entries(

@@ -14,10 +14,6 @@ from django.utils.translation import gettext_lazy as _
 
 from bulu.workflow.models import BackfillRequest
 
-# Temporary: CreditRecord moved to the credits app; kept here for branches written before the
-# move. Remove once every branch is merged (nothing in this branch imports it from here).
-from credits.models import CreditRecord  # noqa: F401
-
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 

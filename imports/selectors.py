@@ -14,8 +14,8 @@ from django.http import Http404
 from accounts.models import Membership, User
 from accounts.selectors import user_is_school_wide
 from bulu.workflow.models import BackfillRequest, State
-from bulu.xlsx import norm_text
 from credits.models import CreditRecord
+from imports.matching import match_text
 from imports.models import (
     ActivityCategory,
     ActivityLevel,
@@ -126,7 +126,8 @@ def credited_keys(student_nos: Collection[str]) -> dict[CreditKey, int]:
     ):
         if isinstance(row_start, str):  # SQLite hands raw dates back as text
             row_start = date.fromisoformat(row_start)
-        key = (row_no, norm_text(row_content), row_start, norm_text(row_type))
+        # Compared as imports.matching compares them (full-width, spaces, punctuation, case).
+        key = (row_no, match_text(row_content), row_start, match_text(row_type))
         found.setdefault(key, row_request)
     return found
 

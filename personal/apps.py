@@ -26,9 +26,14 @@ class PersonalConfig(AppConfig):
         from bulu.workflow.models import Kind, StepRole
         from bulu.workflow.registry import KindHooks, kind_register
         from documents.selectors import document_links
+        from imports.duplicates import PERSONAL_ITEM, Source, duplicate_source_register
         from personal.documents import personal_forms
         from personal.forms import recognition_rows, recognitions_from_post
-        from personal.selectors import personal_page_context
+        from personal.selectors import (
+            personal_item_lines_live,
+            personal_item_lines_of,
+            personal_page_context,
+        )
         from personal.services import (
             personal_approved_note,
             personal_on_approved,
@@ -37,6 +42,11 @@ class PersonalConfig(AppConfig):
             personal_summary,
         )
 
+        duplicate_source_register(
+            Source(
+                name=PERSONAL_ITEM, of_request=personal_item_lines_of, live=personal_item_lines_live
+            )
+        )
         demo_step_register("个人积分补录示例", _demo_requests)
         kind_register(
             kind=Kind.PERSONAL,

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404
 
 from accounts.models import User
 from bulu.workflow.models import BackfillRequest, Kind, State
 from bulu.workflow.selectors import requests_visible_to
 from credits.models import CreditRecord
+from imports import duplicates
 from imports.models import CreditStandardItem
 from personal.models import Evidence, PersonalItem, PersonalRequest
 
@@ -78,6 +80,7 @@ def personal_page_context(
 ) -> dict[str, Any]:
     """The personal part of the shared request page: items, evidence, the online record."""
     items = list(_items().filter(request_id=request.pk))
+    personal_items_mark_duplicates(request=request, items=items)
     is_owner = request.applicant_id == user.pk
     return {
         "items": items,
@@ -87,3 +90,67 @@ def personal_page_context(
         # Once 已导入到梦空间 the credits are there: nobody is asked for the online step any more.
         "online_asked": request.state != State.IMPORTED,
     }
+
+
+# --- possible double claims (imports.duplicates) -----------------------------------------------
+
+_LINE_FIELDS = (
+    "pk",
+    "request_id",
+    "request__applicant__username",
+    "content",
+    "start_date",
+    "end_date",
+    "credit_type__name",
+)
+
+
+def personal_item_lines_of(request_id: int) -> list[duplicates.Line]:
+    """A request's items as lines, numbered as the page numbers them (1, 2, …)."""
+    rows = PersonalItem.objects.filter(request_id=request_id).order_by("order", "pk")
+    return [_line(row, n) for n, row in enumerate(rows.values_list(*_LINE_FIELDS), start=1)]
+
+
+def _line(row: Any, position: int) -> duplicates.Line:
+    pk, request_id, student_no, content, start, end, credit_type = row[:7]
+    return duplicates.Line(
+        duplicates.PERSONAL_ITEM,
+        pk,
+        request_id,
+        student_no,
+        content,
+        start,
+        end,
+        credit_type,
+        position=position,
+    )
+
+
+def personal_item_lines_live(
+    student_nos: Collection[str], exclude_request: int | None
+) -> list[duplicates.Line]:
+    """Items of these students' live (submitted, not ended) requests."""
+    found: list[duplicates.Line] = []
+    for chunk in duplicates.chunks(student_nos):
+        qs = PersonalItem.objects.filter(
+            request__applicant__username__in=chunk, request__state__in=duplicates.LIVE_STATES
+        )
+        if exclude_request is not None:
+            qs = qs.exclude(request_id=exclude_request)
+        # Whole requests are selected (by applicant and state), so the numbering is the page's.
+        qs = qs.annotate(
+            n=Window(RowNumber(), partition_by=[F("request_id")], order_by=[F("order"), F("pk")])
+        )
+        found.extend(_line(row, row[7]) for row in qs.values_list(*_LINE_FIELDS, "n"))
+    return found
+
+
+def personal_items_mark_duplicates(
+    *, request: BackfillRequest, items: Iterable[PersonalItem]
+) -> None:
+    """Set `possible_duplicates` (messages) on each item, for the warnings on the pages."""
+    found = duplicates.duplicates_by_line(duplicates.duplicates_for(request))
+    for item in items:
+        item.possible_duplicates = [  # type: ignore[attr-defined]
+            d.message for d in found.get((duplicates.PERSONAL_ITEM, item.pk), [])
+        ]

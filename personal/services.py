@@ -29,9 +29,10 @@ from bulu.workflow.services import (
 )
 from credits.models import CreditRecord
 from credits.services import credit_records_create
+from imports import duplicates
 from imports.models import FRACTION_UNITS, CreditStandardItem, CreditType, quantity_text
 from personal.models import Evidence, PersonalItem, PersonalRequest
-from personal.selectors import FROZEN_STATES
+from personal.selectors import FROZEN_STATES, personal_item_lines_of
 
 EVIDENCE_MAX_PER_ITEM = 10
 
@@ -187,6 +188,7 @@ def personal_item_save(
     if item is not None and item.request_id != request.pk:
         raise AccessDenied(_("该事项不属于此申请。"))
     _plausible(data)
+    _not_twice(request, data, item)
     with transaction.atomic():
         _items_editable(request)
         target = item or PersonalItem(request=request, order=request.items.count())
@@ -208,6 +210,39 @@ def personal_item_save(
             attach.update(item=target)
         request.save(update_fields=["updated_at"])
     return target
+
+
+def _not_twice(request: PersonalRequest, data: ItemData, item: PersonalItem | None) -> None:
+    """第五条: one request never claims the same credit twice (tolerant matching)."""
+    others = [
+        line for line in personal_item_lines_of(request.pk) if item is None or line.ref != item.pk
+    ]
+    if not others:
+        return
+    credit_type = CreditType.objects.filter(pk=data.credit_type_id).values_list("name", flat=True)
+    line = duplicates.Line(
+        duplicates.PERSONAL_ITEM,
+        item.pk if item is not None else 0,
+        request.pk,
+        others[0].student_no,
+        data.content,
+        data.start_date,
+        data.end_date,
+        credit_type.first() or "",
+    )
+    found = duplicates.duplicates_within([*others, line])
+    clash = next((d for d in found if line in (d.line, d.other)), None)
+    if clash is not None:
+        first = clash.other if clash.line == line else clash.line
+        raise ValidationError(
+            {
+                "content": _(
+                    "与本申请第 %(n)s 项「%(c)s」重复（同一内容、日期、学分类型），"
+                    "同一事项只能申请一次。"
+                )
+                % {"n": first.position, "c": first.content}
+            }
+        )
 
 
 def personal_item_delete(*, item: PersonalItem, actor: User) -> None:
@@ -291,6 +326,12 @@ def personal_request_submit(
     items = list(request.items.prefetch_related("evidence"))
     if not items:
         raise ApplicationError(_("请至少添加一项补录事项后再提交。"))
+    twice = duplicates.duplicates_within(personal_item_lines_of(request.pk))
+    if twice:
+        raise ApplicationError(
+            _("有重复的事项，请删除后再提交：%(items)s")
+            % {"items": "；".join(f"第 {d.line.position} 项{d.message}" for d in twice)}
+        )
     missing = [i.content for i in items if not i.evidence.all()]
     if missing:
         raise ApplicationError(

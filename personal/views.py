@@ -27,6 +27,7 @@ from personal.selectors import (
     evidence_get,
     evidence_staged,
     personal_item_get,
+    personal_items_mark_duplicates,
     personal_request_get,
 )
 
@@ -71,6 +72,7 @@ def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
         )
         messages.success(request, _("已保存。"))
         return redirect("personal:edit", obj.pk)
+    personal_items_mark_duplicates(request=obj, items=obj.items.all())
     return render(
         request,
         "personal/edit.html",

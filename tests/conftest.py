@@ -261,6 +261,7 @@ def decide(
     decision: str = "approve",
     opinion: str = "同意",
     payload: object = None,
+    confirmations: frozenset[str] = frozenset(),
 ) -> Any:
     """A decision as an approver makes it: with the version they saw (the current one)."""
     from bulu.workflow.services import request_decide
@@ -273,6 +274,7 @@ def decide(
         opinion=opinion,
         expected_version=request.version,
         payload=payload,
+        confirmations=confirmations,
     )
 
 

@@ -19,6 +19,7 @@ from bulu.workflow.models import BackfillRequest, Kind
 
 if TYPE_CHECKING:
     from accounts.models import User
+    from bulu.workflow.models import RouteStep
     from bulu.workflow.routing import StepSpec
 
 
@@ -147,3 +148,34 @@ def step_decided_listen(listener: Callable[[BackfillRequest, Any, Any], None]) -
 def step_decided(request: BackfillRequest, step: Any, record: Any) -> None:
     for listener in _DECIDED_LISTENERS:
         listener(request, step, record)
+
+
+Panel = tuple[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class RequestCheck:
+    """A check that spans every kind (e.g. imports' possible double claims, 第五条).
+
+    `panel(request, viewer, posted)` returns (template, context) of a panel on the request page,
+    or None; `guard(request, actor, step, decision, opinion, confirmations)` runs inside the
+    decision's transaction, may refuse it (ApplicationError) and returns facts for the approval
+    record's context. `confirmations` are the ticks the decider posted (name="confirm").
+    """
+
+    panel: Callable[
+        [BackfillRequest, User, Mapping[str, Any] | None], tuple[str, dict[str, Any]] | None
+    ]
+    guard: Callable[[BackfillRequest, User, RouteStep, str, str, frozenset[str]], dict[str, Any]]
+
+
+_CHECKS: list[RequestCheck] = []
+
+
+def request_check_register(check: RequestCheck) -> None:
+    if check not in _CHECKS:
+        _CHECKS.append(check)
+
+
+def request_checks() -> list[RequestCheck]:
+    return list(_CHECKS)

@@ -35,7 +35,13 @@ from bulu.workflow.models import (
     StepRole,
     Window,
 )
-from bulu.workflow.registry import kind_hooks, registered_kinds, request_changed, step_decided
+from bulu.workflow.registry import (
+    kind_hooks,
+    registered_kinds,
+    request_changed,
+    request_checks,
+    step_decided,
+)
 from bulu.workflow.routing import OWNER_ROLE, MissingStepOwner, StepSpec
 from bulu.workflow.selectors import (
     center_staff,
@@ -527,6 +533,7 @@ def request_decide(
     expected_version: int,
     opinion: str = "",
     payload: object = None,
+    confirmations: frozenset[str] = frozenset(),
 ) -> BackfillRequest:
     """Approve, return (退回修改) or reject (不予通过) at the current step.
 
@@ -565,6 +572,10 @@ def request_decide(
         hooks = kind_hooks(locked.kind)
         if hooks.decision_apply is not None and step.role in hooks.decision_roles:
             hooks.decision_apply(locked, actor, decision, payload)
+        # After the kind's own inputs: the checks judge what this decision will grant.
+        checked: dict[str, Any] = {}
+        for check in request_checks():
+            checked.update(check.guard(locked, actor, step, decision, opinion, confirmations))
         from_state = locked.state
         if decision == Decision.APPROVE:
             steps = list(locked.route_steps.all())
@@ -584,7 +595,7 @@ def request_decide(
             from_state=from_state,
             opinion=opinion,
             step=step,
-            context=_log_context(locked),
+            context={**_log_context(locked), **checked},
         )
         step_decided(locked, step, record)
         if locked.state == State.APPROVED:

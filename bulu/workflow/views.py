@@ -32,7 +32,7 @@ from bulu.web import (
 from bulu.workflow import selectors, services
 from bulu.workflow.forms import QueueFilterForm, WindowForm, filter_controls
 from bulu.workflow.models import BackfillRequest, Decision, State, Window
-from bulu.workflow.registry import kind_hooks, registered_kinds, request_summary
+from bulu.workflow.registry import kind_hooks, registered_kinds, request_checks, request_summary
 from bulu.workflow.tallies import tally_counts
 
 
@@ -249,6 +249,7 @@ def _render_request(
         "downloads": hooks.downloads(obj, user) if hooks.downloads else [],
     }
     context.update(hooks.body_context(obj, user, request.GET))
+    context["panels"] = [p for check in request_checks() if (p := check.panel(obj, user, posted))]
     if extra_inputs:
         context.update(hooks.decision_context(obj, posted))
     return render(request, "workflow/request.html", context, status=status)
@@ -289,6 +290,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             opinion=request.POST.get("opinion", ""),
             expected_version=version,
             payload=payload,
+            confirmations=frozenset(request.POST.getlist("confirm")),
         )
     except AccessDenied:
         raise

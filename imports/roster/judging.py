@@ -16,6 +16,7 @@ from bulu.xlsx import (
     parse_date,
     shown_text,
 )
+from imports.matching import match_text
 from imports.roster.format import (
     BAD_DATE,
     BAD_STUDENT_ID,
@@ -152,7 +153,9 @@ class _Judge:
         if category is not None and credit_type is not None:
             self.pair(excel_row, category, credit_type)
         if student_no and content and start is not None and credit_type is not None:
-            self.duplicate(excel_row, (student_no, content, start, credit_type))
+            self.duplicate(
+                excel_row, (student_no, match_text(content), start, match_text(credit_type))
+            )
         return RosterRow(
             excel_row=excel_row,
             student_no=student_no,

@@ -8,6 +8,7 @@ from bulu.xlsx import (
     norm_text,
     shown_text,
 )
+from imports.matching import match_text
 from imports.roster.format import (
     ALREADY_CREDITED,
     COL_NAME,
@@ -83,7 +84,9 @@ def _credited_warnings(report: RosterReport, credited: dict[CreditKey, int]) -> 
     for r in report.rows:
         if r.student_no is None or r.start is None or r.credit_type is None:
             continue
-        request_id = credited.get((r.student_no, r.content, r.start, r.credit_type))
+        request_id = credited.get(
+            (r.student_no, match_text(r.content), r.start, match_text(r.credit_type))
+        )
         if request_id is None:
             continue
         report.warnings.append(

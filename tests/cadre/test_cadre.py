@@ -234,10 +234,14 @@ def test_a_service_in_a_self_report_and_a_list_is_flagged_and_credited_once(
     mirrored = CadreEntry.objects.get(request=report)
     assert mirrored.has_flags and mirrored.flags[0]["request"] == club_list.pk
     # The advisor filed the list: the club's other advisor confirms, then branch and center.
-    for person in (second, school.carol, school.dave):
-        decide(club_list, person)
-    for person in (school.frank, school.carol, school.dave):
-        decide(report, person)
+    # Each is a possible duplicate of the other (第五条): the center confirms it checked.
+    checked = frozenset({"duplicates_checked"})
+    decide(club_list, second)
+    decide(club_list, school.carol)
+    decide(club_list, school.dave, confirmations=checked)
+    decide(report, school.frank)
+    decide(report, school.carol)
+    decide(report, school.dave, confirmations=checked)
     assert CreditRecord.objects.filter(student_no=member.username).count() == 1
     assert CreditRecord.objects.filter(request=report).count() == 0
 

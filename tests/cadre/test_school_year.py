@@ -18,7 +18,7 @@ from bulu.workflow.services import WindowData, request_withdraw, window_create
 from cadre import services
 from cadre.models import CadreEntry, CadreRequest
 from cadre.terms import term_problem
-from imports.models import CreditRecord
+from credits.models import CreditRecord
 from tests.cadre.conftest import TERM, Cadre, served
 from tests.conftest import School, decide
 from tests.personal.conftest import PDF, PNG

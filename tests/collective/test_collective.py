@@ -298,7 +298,15 @@ def test_double_claims_are_flagged_on_both_sides_and_the_center_may_leave_them_o
     assert row is not None
     with pytest.raises(ApplicationError, match="写明原因"):
         decide(first, school.dave, payload={row.pk: ""})
-    decide(first, school.dave, payload={row.pk: f"与 #{second.pk} 重复"})
+    # Two possible duplicates stay in: the center's approval must say they were checked.
+    with pytest.raises(ApplicationError, match="已核实不重复"):
+        decide(first, school.dave, payload={row.pk: f"与 #{second.pk} 重复"})
+    decide(
+        first,
+        school.dave,
+        payload={row.pk: f"与 #{second.pk} 重复"},
+        confirmations=frozenset({"duplicates_checked"}),
+    )
     decide(first, school.erin)
     assert CreditRecord.objects.filter(request=first).count() == len(kit.students) - 1
     assert not CreditRecord.objects.filter(request=first, student_no=row.student_no).exists()

@@ -50,7 +50,8 @@ def approved_request(
                 student=applicant,
                 student_no=record.get("student_no", applicant.username),
                 student_name=record.get("student_name", applicant.name),
-                start_date=record.get("start_date", date(2025, 11, 5)),
+                # Each request its own day unless told: equal ones would be possible duplicates.
+                start_date=record.get("start_date", date(2025, 11, 5) - timedelta(days=req.pk)),
                 end_date=record.get("end_date"),
                 content=record.get("content", f"校园歌手大赛 {i}"),
                 category=record.get("category", "文体活动"),

@@ -13,11 +13,11 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
+from credits.models import CreditRecord
 from exports import services as export_services
 from exports.models import ExportBatch, ExportItem
 from exports.selectors import ExportFilters, export_pool, export_pool_summary
 from exports.services import export_batch_cancel, export_batch_create
-from imports.models import CreditRecord
 from personal.models import PersonalRequest
 from tests.conftest import School
 from tests.exports.conftest import approved_request
@@ -81,7 +81,7 @@ def test_the_claim_skips_a_record_another_batch_took_meanwhile(
     monkeypatch.setattr(export_services, "export_pool", _pool_read_before_the_other_batch_committed)
     with transaction.atomic():
         batch = ExportBatch.objects.create(created_by=school.dave)
-        claimed = export_services._claim(batch, ALL)
+        claimed = export_services._claim(batch, ALL, [])
     assert claimed == 1  # the waiting record only; no IntegrityError for the held one
     assert list(ExportItem.objects.filter(batch=batch).values_list("record_id", flat=True)) == [
         waiting.pk

@@ -74,6 +74,9 @@ def item_data(mirror: Mirror, **overrides: object) -> services.ItemData:
 
 def make_draft(student: User, mirror: Mirror, items: int = 1) -> PersonalRequest:
     request = services.personal_request_create(student=student, title="我的补录")
+    # A student's later drafts claim other days: the same item twice would be a possible
+    # double claim (第五条), which the center must confirm.
+    earlier = PersonalRequest.objects.filter(applicant=student).count() - 1
     for n in range(items):
         staged = services.evidence_stage(
             request=request, actor=student, uploads=[("证书.png", BytesIO(PNG))]
@@ -81,7 +84,11 @@ def make_draft(student: User, mirror: Mirror, items: int = 1) -> PersonalRequest
         item = services.personal_item_save(
             request=request,
             actor=student,
-            data=item_data(mirror, content=f"活动{n + 1}"),
+            data=item_data(
+                mirror,
+                content=f"活动{n + 1}",
+                start_date=date(2025, 11, 5) - timedelta(days=earlier),
+            ),
             staged=[e.pk for e in staged],
         )
         # 第六条: filed online in 到梦空间 too (required before submission by default).
