@@ -16,7 +16,7 @@ from accounts.models import Organization
 from bulu.workflow.models import BackfillRequest, StepRole
 from bulu.workflow.registry import PrintForm
 from cadre.models import CadreEntry, CadreRequest
-from cadre.services import unit_display
+from cadre.texts import unit_display
 
 
 def _points(value: Decimal) -> str:

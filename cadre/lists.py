@@ -200,39 +200,7 @@ def judge_list(
     seen: dict[tuple[str, str], int] = {}
     for raw in rows:
         before = len(problems)
-        no = norm_text(raw.values.get(COL_NO))
-        name = plain_text(raw.values.get(COL_NAME))
-        student: User | None = None
-        if not no:
-            problems.append(ListProblem(raw.row, COL_NO, _("请填写学号。")))
-        elif not is_student_no(no):
-            problems.append(ListProblem(raw.row, COL_NO, student_no_message(no)))
-        else:
-            student = students.get(no)
-            if student is None:
-                problems.append(
-                    ListProblem(
-                        raw.row, COL_NO, _("学号 %(no)s 不在学生名册中，请核对。") % {"no": no}
-                    )
-                )
-            elif name and name != student.name:
-                problems.append(
-                    ListProblem(
-                        raw.row,
-                        COL_NAME,
-                        _("姓名“%(name)s”与学生名册中学号 %(no)s 的姓名不一致。")
-                        % {"name": name, "no": no},
-                    )
-                )
-            elif classmates is not None and no not in classmates:
-                problems.append(
-                    ListProblem(
-                        raw.row,
-                        COL_NO,
-                        _("学号 %(no)s 不是“%(klass)s”的学生，班委名单只能填写本班同学。")
-                        % {"no": no, "klass": unit.name},
-                    )
-                )
+        student = _row_student(raw, unit, students, classmates, problems)
         title = norm_text(raw.values.get(COL_POSITION))
         position = positions.get(title)
         if not title:
@@ -289,6 +257,48 @@ def judge_list(
         if len(problems) == before and student and position and start and end:
             result.rows.append(ListRow(raw.row, student, position, start, end))
     return result
+
+
+def _row_student(
+    raw: RawRow,
+    unit: Organization,
+    students: dict[str, User],
+    classmates: set[str] | None,
+    problems: list[ListProblem],
+) -> User | None:
+    """The row's student from the registry (a class list: one of the class), or a problem."""
+    no = norm_text(raw.values.get(COL_NO))
+    name = plain_text(raw.values.get(COL_NAME))
+    student: User | None = None
+    if not no:
+        problems.append(ListProblem(raw.row, COL_NO, _("请填写学号。")))
+    elif not is_student_no(no):
+        problems.append(ListProblem(raw.row, COL_NO, student_no_message(no)))
+    else:
+        student = students.get(no)
+        if student is None:
+            problems.append(
+                ListProblem(raw.row, COL_NO, _("学号 %(no)s 不在学生名册中，请核对。") % {"no": no})
+            )
+        elif name and name != student.name:
+            problems.append(
+                ListProblem(
+                    raw.row,
+                    COL_NAME,
+                    _("姓名“%(name)s”与学生名册中学号 %(no)s 的姓名不一致。")
+                    % {"name": name, "no": no},
+                )
+            )
+        elif classmates is not None and no not in classmates:
+            problems.append(
+                ListProblem(
+                    raw.row,
+                    COL_NO,
+                    _("学号 %(no)s 不是“%(klass)s”的学生，班委名单只能填写本班同学。")
+                    % {"no": no, "klass": unit.name},
+                )
+            )
+    return student
 
 
 def _date(raw: RawRow, column: str, problems: list[ListProblem]) -> date | None:

@@ -12,7 +12,7 @@ from accounts.models import Membership, Organization, User
 from bulu.workflow.models import BackfillRequest, Kind, State, Window
 from bulu.workflow.selectors import requests_visible_to
 from cadre.models import CadreEntry, CadreEvidence, CadreRequest, UnitKind
-from cadre.services import entry_content
+from cadre.texts import entry_content
 from imports import duplicates
 
 
@@ -110,7 +110,9 @@ def cadre_people_listed(request: BackfillRequest) -> Q:
 
 def _cadre_lines(qs: QuerySet[CadreEntry]) -> list[duplicates.Line]:
     """Entries as the credit they would become (content as the credit record writes it)."""
-    qs = qs.select_related("request__applicant_org__parent", "position__standard_item__credit_type")
+    qs = qs.select_related(
+        "request__applicant_org__parent", "position__standard_item__credit_type", "school_year"
+    )
     return [
         duplicates.Line(
             duplicates.CADRE_ENTRY,

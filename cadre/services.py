@@ -27,7 +27,8 @@ from bulu.workflow.services import (
 )
 from cadre.lists import ListError, ListProblem, ListRow, RawRow, judge_list, read_list_file
 from cadre.models import CadreEntry, CadreEvidence, CadrePosition, CadreRequest, UnitKind
-from cadre.terms import clipped_to, school_year_label, term_problem
+from cadre.terms import clipped_to, term_problem
+from cadre.texts import entry_content, unit_display
 from credits.models import CreditRecord
 from credits.services import credit_records_create
 from imports.duplicates import duplicates_within
@@ -44,13 +45,6 @@ LIST_CODENAMES = (
     "approve_as_secretary",
 )
 DOUBLE_REPORT = "double_report"
-
-
-def unit_display(unit: Organization) -> str:
-    """A college's 团总支 stands for its 学生会 here: 智能制造学院学生会."""
-    if unit.kind == Organization.Kind.BRANCH:
-        return f"{unit.parent.name}学生会" if unit.parent else f"{unit.name}学生会"
-    return unit.name
 
 
 def _college_of(unit: Organization) -> Organization | None:
@@ -434,21 +428,6 @@ def cadre_flag_double_reports(*, request: CadreRequest) -> int:
         flagged += e.has_flags
     CadreEntry.objects.bulk_update([*entries, *touched.values()], ["flags", "has_flags"])
     return flagged
-
-
-def entry_years(entry: CadreEntry) -> str:
-    if entry.school_year is not None:
-        return f"{entry.school_year.label}学年"
-    return school_year_label(entry.term_start, entry.term_end)
-
-
-def entry_content(entry: CadreEntry, unit: Organization) -> str:
-    """E.g. 2024-2025学年担任机器人协会社长."""
-    return _("%(years)s担任%(unit)s%(position)s") % {
-        "years": entry_years(entry),
-        "unit": unit_display(unit),
-        "position": entry.position.name,
-    }
 
 
 def cadre_on_approved(request: BackfillRequest) -> None:

@@ -97,7 +97,7 @@ def _volunteer_item(request: PersonalRequest, student: User) -> None:
         actor=student,
         uploads=[("志愿服务时长证明.png", io.BytesIO(_certificate_png("志愿服务 6 小时")))],
     )
-    services.personal_item_save(
+    item = services.personal_item_save(
         request=request,
         actor=student,
         staged=[e.pk for e in evidence],
@@ -114,6 +114,10 @@ def _volunteer_item(request: PersonalRequest, student: User) -> None:
             standard_item_id=std.pk,
             quantity=Decimal(6),
         ),
+    )
+    # 第六条: filed online in 到梦空间 too.
+    services.personal_item_mark_online(
+        item=item, actor=student, applied=True, applied_on=date.today()
     )
 
 

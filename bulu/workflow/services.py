@@ -173,6 +173,10 @@ def _window_check(*, actor: User, data: WindowData) -> None:
         raise ApplicationError(_("截止时间必须晚于开始时间。"))
     if not data.title.strip():
         raise ApplicationError(_("请填写通知标题。"))
+    if data.kind == Kind.CADRE and data.school_year is None:
+        raise ApplicationError(
+            _("学生干部补录通知须选择收集学年（《办法》第四条：收集工作满一年的学生干部）。")
+        )
     problem = Window(
         kind=data.kind,
         opens_at=data.opens_at,
@@ -181,10 +185,6 @@ def _window_check(*, actor: User, data: WindowData) -> None:
     ).months_problem()
     if problem:
         raise ApplicationError(problem)
-    if data.kind == Kind.CADRE and data.school_year is None:
-        raise ApplicationError(
-            _("学生干部补录通知须选择收集学年（《办法》第四条：收集工作满一年的学生干部）。")
-        )
 
 
 def window_create(*, actor: User, data: WindowData) -> Window:

@@ -23,6 +23,14 @@ def test_without_a_collective_notice_drafts_are_started_any_time(school: School,
     assert request.pk
 
 
+# The letter's two formsets (further credit types, award tiers), empty, as the page sends them.
+EMPTY_FORMSETS = {
+    f"{prefix}-{field}": value
+    for prefix in ("lines", "tiers")
+    for field, value in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"))
+}
+
+
 def test_a_closed_collective_notice_refuses_new_drafts_and_edits_by_url(
     client: Client, school: School, kit: Kit
 ) -> None:
@@ -41,7 +49,8 @@ def test_a_closed_collective_notice_refuses_new_drafts_and_edits_by_url(
         assert moment_text(window.closes_at) in new.content.decode()
         assert CollectiveRequest.objects.count() == 1
         edit = client.post(
-            reverse("collective:edit", args=[draft.pk]), {"activity_name": "改名的活动"}
+            reverse("collective:edit", args=[draft.pk]),
+            {"activity_name": "改名的活动", **EMPTY_FORMSETS},  # as the page posts it
         )
         page = edit.content.decode()
         assert edit.status_code == 400 and window.title in page

@@ -184,7 +184,7 @@ def test_it_splits_into_files_with_the_same_head(school: School) -> None:
 
 
 def test_it_drops_control_characters_and_keeps_newlines(school: School) -> None:
-    approved_request(school, records=1, content="志愿\x07服务\x1b\n第二天\x7f", award="一等\x00奖")
+    approved_request(school, records=1, content="志愿\x07服务\x1b\n第二天\x7f", award="一等\x01奖")
     ws = openpyxl.load_workbook(io.BytesIO(_export(school))).active
     assert ws.cell(7, 5).value == "志愿服务\n第二天"
     assert ws.cell(7, 9).value == "一等奖"

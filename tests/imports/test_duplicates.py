@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from datetime import date
 from io import BytesIO
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
+from accounts.models import Membership
 from bulu.exceptions import ApplicationError
 from bulu.workflow.models import ApprovalRecord, Decision, State
 from cadre import services as cadre_services
 from cadre.lists import RawRow
-from cadre.services import entry_content
+from cadre.texts import entry_content
 from credits.models import CreditRecord
 from exports.selectors import ExportFilters, export_pool_held_back
 from exports.services import export_batch_create
@@ -25,7 +27,7 @@ from personal import services
 from personal.models import PersonalItem, PersonalRequest
 from tests.cadre.conftest import TERM, Cadre, cadre, cadre_window  # noqa: F401
 from tests.collective.conftest import ACTIVITY_DAY, CONTENT, Kit, kit, ready_request  # noqa: F401
-from tests.conftest import School, decide
+from tests.conftest import School, decide, deputy
 from tests.exports.conftest import approved_request
 from tests.personal.conftest import (  # noqa: F401
     PNG,
@@ -59,6 +61,12 @@ def _approve_all(request: PersonalRequest, school: School) -> None:
     decide(request, school.bob)
     decide(request, school.carol)
     decide(request, school.dave)
+
+
+@pytest.fixture(autouse=True)
+def _online_step_off(settings: Any) -> None:
+    """第六条's online tick is tested in tests/personal/test_online_and_recognition.py."""
+    settings.BULU_REQUIRE_ONLINE_SUBMISSION = False
 
 
 def test_it_matches_tolerantly() -> None:
@@ -272,6 +280,8 @@ def test_a_cadre_entry_duplicating_a_granted_credit_is_flagged(
         (duplicates.CADRE_ENTRY, True, granted.pk)
     ]
     # The same service in a unit list of the club, pending: a duplicate of the live report.
+    # The advisor who files the list signs no step of it: the club's other advisor does.
+    deputy(school.club, Membership.Role.ADVISOR, "T0299")
     listed = cadre_services.cadre_list_create(actor=school.frank, unit=school.club)
     cadre_services.cadre_list_replace(
         request=listed,

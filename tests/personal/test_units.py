@@ -4,6 +4,7 @@ any level."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -52,6 +53,12 @@ def hours_post(
 
 def saved(request: PersonalRequest) -> PersonalItem:
     return request.items.order_by("-pk").first()  # type: ignore[return-value]
+
+
+@pytest.fixture(autouse=True)
+def _online_step_off(settings: Any) -> None:
+    """第六条's online tick is tested in tests/personal/test_online_and_recognition.py."""
+    settings.BULU_REQUIRE_ONLINE_SUBMISSION = False
 
 
 def test_six_hours_are_claimed_at_six_and_seven_is_refused_on_its_field(
@@ -152,7 +159,14 @@ def test_a_standard_without_a_level_accepts_any_level(
     c = as_user(client, school.alice)
     for level in (mirror.level, other):
         assert (
-            c.post(add_url(draft), hours_post(mirror, per_hour, level=level.pk)).status_code == 302
+            c.post(
+                add_url(draft),
+                # another activity each time: the same one twice would be a double claim (第五条)
+                hours_post(
+                    mirror, per_hour, level=level.pk, content=f"社区志愿服务（{level.name}）"
+                ),
+            ).status_code
+            == 302
         )
         assert saved(draft).level == level
     # The form says so beside the level, and the option tells the page it has none.

@@ -168,7 +168,7 @@ def test_the_migration_seals_records_stored_before_the_chain_in_order(
         _trigger_off(cursor)
         cursor.execute(f"UPDATE {TABLE} SET hash = '', prev_hash = ''")  # noqa: S608
     assert log_verify()[0]  # unsealed rows do not verify
-    name = "0007_approvalrecord_hash_chain"
+    name = "0010_approvalrecord_hash_chain"
     migration = import_module(f"bulu.workflow.migrations.{name}")
     state = MigrationLoader(connection).project_state(("workflow", name))
     migration.seal_existing(state.apps, None)
