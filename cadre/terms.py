@@ -45,9 +45,11 @@ def term_problem(start: date, end: date, *, year: SchoolYear, today: date) -> st
         ) % {"start": start.isoformat(), "end": end.isoformat(), "year": year.label, "span": span}
     gaps = []
     if start > year.starts_on + tolerance():
-        gaps.append(f"{year.starts_on.isoformat()} 至 {start.isoformat()}")
+        # The days not served: up to the day before the term began, from the day after it ended.
+        gaps.append(f"{year.starts_on.isoformat()} 至 {(start - timedelta(days=1)).isoformat()}")
     if end < year.teaching_ends_on - tolerance():
-        gaps.append(f"{end.isoformat()} 至 {year.teaching_ends_on.isoformat()}")
+        after = end + timedelta(days=1)
+        gaps.append(f"{after.isoformat()} 至 {year.teaching_ends_on.isoformat()}")
     return _(
         "任职未覆盖%(year)s学年：缺少 %(gaps)s（该学年为 %(span)s，前后可差 %(days)s 天）。"
         "按《办法》第四条，工作满一年才能认定积分。"

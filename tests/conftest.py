@@ -248,6 +248,25 @@ def celery_worker_process(queue: str, **env: str) -> Iterator[subprocess.Popen[b
         worker.log = out.decode(errors="replace")  # type: ignore[attr-defined]
 
 
+def school_year(label: str) -> Any:
+    """A 学年 of the default calendar (the data migration's rows; a transactional test's flush
+    empties the table, so later tests make sure of the row they need)."""
+    from datetime import date
+
+    from bulu.workflow.models import SchoolYear
+
+    first = int(label[:4])
+    year, _created = SchoolYear.objects.get_or_create(
+        label=label,
+        defaults={
+            "starts_on": date(first, 9, 1),
+            "teaching_ends_on": date(first + 1, 6, 30),
+            "ends_on": date(first + 1, 7, 15),
+        },
+    )
+    return year
+
+
 def deputy(organization: Organization, role: str, username: str, name: str = "副手") -> User:
     """A second holder of `role` on `organization`: the one who signs when the first filed."""
     user = UserFactory.create(username=username, name=name)

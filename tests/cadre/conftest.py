@@ -12,12 +12,12 @@ from django.utils import timezone
 
 from accounts.models import Membership, User
 from accounts.services import role_grant
-from bulu.workflow.models import Kind, SchoolYear, Window
+from bulu.workflow.models import Kind, Window
 from cadre.demo import demo_seed_positions
 from cadre.lists import RawRow
 from cadre.models import CadrePosition, UnitKind
 from imports.demo import demo_seed_credit_settings
-from tests.conftest import School
+from tests.conftest import School, school_year
 from tests.factories import UserFactory
 
 # The notice collects 2024-2025 (the default calendar: 2024-09-01, teaching ends 2025-06-30).
@@ -42,7 +42,7 @@ def cadre_window(db: None) -> Window:
         title="2026年学生干部积分补录",
         opens_at=now - timedelta(days=10),
         closes_at=now + timedelta(days=20),
-        school_year=SchoolYear.objects.get(label=YEAR),
+        school_year=school_year(YEAR),
     )
 
 

@@ -45,7 +45,7 @@ def test_self_report_and_class_list_reach_credit_records(
     page.fill("#id_term_end", "2025-05-31")
     page.click("button:has-text('保存')")
     expect(page.locator(".msg-error, .form .msg")).to_contain_text(
-        "任职未覆盖2024-2025学年：缺少 2025-05-31 至 2025-06-30"
+        "任职未覆盖2024-2025学年：缺少 2025-06-01 至 2025-06-30"
     )
     page.screenshot(path=str(tmp_path / "cadre-short-of-the-year.png"), full_page=True)
     page.fill("#id_term_end", "2025-09-01")

@@ -48,7 +48,7 @@ def test_a_student_reports_a_year_as_club_head_with_evidence(school: School, cad
 
 def test_a_short_term_is_refused_with_the_dates_missing(school: School, cadre: Cadre) -> None:
     with pytest.raises(
-        ApplicationError, match="任职未覆盖2024-2025学年：缺少 2025-05-31 至 2025-06-30"
+        ApplicationError, match="任职未覆盖2024-2025学年：缺少 2025-06-01 至 2025-06-30"
     ):
         services.cadre_self_report_save(
             student=school.alice,
@@ -166,7 +166,7 @@ def test_a_faulty_list_is_refused_whole_with_row_and_column(school: School, cadr
         (8, "任职结束"),  # not a date
     }
     messages = " ".join(str(p) for p in caught.value.problems)
-    assert "第 7 行" in messages and "缺少 2025-05-01 至 2025-06-30" in messages
+    assert "第 7 行" in messages and "缺少 2025-05-02 至 2025-06-30" in messages
     assert "不是“机械2401”的学生" in messages
     assert not CadreEntry.objects.filter(request=class_list).exists()
 

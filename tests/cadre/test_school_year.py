@@ -20,7 +20,7 @@ from cadre.models import CadreEntry, CadreRequest
 from cadre.terms import term_problem
 from credits.models import CreditRecord
 from tests.cadre.conftest import TERM, Cadre, served
-from tests.conftest import School, decide
+from tests.conftest import School, decide, school_year
 from tests.personal.conftest import PDF, PNG
 
 TODAY = date(2026, 11, 15)
@@ -29,7 +29,7 @@ TODAY = date(2026, 11, 15)
 @pytest.fixture
 def year_2526(db: None) -> SchoolYear:
     """The default calendar's 2025-2026: 2025-09-01, teaching weeks end 2026-06-30, ends 07-15."""
-    year = SchoolYear.objects.get(label="2025-2026")
+    year = school_year("2025-2026")
     assert (year.starts_on, year.teaching_ends_on, year.ends_on) == (
         date(2025, 9, 1),
         date(2026, 6, 30),
@@ -71,10 +71,10 @@ def test_a_short_term_names_the_year_and_the_dates_missing(
     settings.BULU_CADRE_TERM_TOLERANCE_DAYS = 14
     end_short = term_problem(date(2025, 9, 1), date(2026, 5, 31), year=year_2526, today=TODAY)
     assert end_short is not None
-    assert end_short.startswith("任职未覆盖2025-2026学年：缺少 2026-05-31 至 2026-06-30")
+    assert end_short.startswith("任职未覆盖2025-2026学年：缺少 2026-06-01 至 2026-06-30")
     assert "前后可差 14 天" in end_short
     both = term_problem(date(2025, 10, 8), date(2026, 5, 31), year=year_2526, today=TODAY)
-    assert "缺少 2025-09-01 至 2025-10-08、2026-05-31 至 2026-06-30" in str(both)
+    assert "缺少 2025-09-01 至 2025-10-07、2026-06-01 至 2026-06-30" in str(both)
     elsewhere = term_problem(date(2022, 9, 1), date(2023, 6, 30), year=year_2526, today=TODAY)
     assert "不在2025-2026学年（2025-09-01 至 2026-06-30）内" in str(elsewhere)
     assert "晚于今天" in str(
@@ -121,7 +121,7 @@ def _next_round(old: Window, label: str) -> Window:
         title=f"{label}学年学生干部积分补录",
         opens_at=now - timedelta(days=1),
         closes_at=now + timedelta(days=20),
-        school_year=SchoolYear.objects.get(label=label),
+        school_year=school_year(label),
     )
 
 
@@ -131,9 +131,7 @@ def _approve(school: School, report: CadreRequest) -> None:
 
 
 def test_a_two_year_term_is_credited_once_in_each_years_round(school: School, cadre: Cadre) -> None:
-    Window.objects.filter(pk=cadre.window.pk).update(
-        school_year=SchoolYear.objects.get(label="2023-2024")
-    )
+    Window.objects.filter(pk=cadre.window.pk).update(school_year=school_year("2023-2024"))
     term = (date(2023, 9, 1), date(2025, 9, 1))
     data = services.ServiceData(school.club.pk, cadre.club_head.pk, *term)
     first = services.cadre_self_report_save(student=school.alice, data=data)
@@ -203,9 +201,7 @@ def test_the_database_refuses_a_second_live_report_of_a_year(school: School, cad
     with pytest.raises(IntegrityError), transaction.atomic():
         CadreEntry.objects.create(request=other, **twin)
     # Another school year, or a withdrawn report's entry, is no conflict.
-    CadreEntry.objects.create(
-        request=other, **{**twin, "school_year": SchoolYear.objects.get(label="2023-2024")}
-    )
+    CadreEntry.objects.create(request=other, **{**twin, "school_year": school_year("2023-2024")})
     CadreEntry.objects.filter(pk=entry.pk).update(live=False)
     CadreEntry.objects.create(request=other, **{**twin, "position": cadre.club_head, "row": 1})
     assert CadreEntry.objects.filter(request=other).count() == 2
@@ -390,6 +386,7 @@ def _calendar_xlsx(tmp_path: Any, rows: list[list[object]]) -> str:
 def test_the_center_imports_the_calendar(db: None, tmp_path: Any) -> None:
     from django.core.management import CommandError, call_command
 
+    school_year("2025-2026")  # the default calendar's row the refused import must leave alone
     bad = _calendar_xlsx(
         tmp_path,
         [["2025-2026", "2025/9/8", "2026/7/3", "2026/7/17"], ["2026-2028", "2026/9/1", "明年", ""]],

@@ -15,11 +15,11 @@ from django.urls import reverse
 from accounts.models import User
 from bulu.exceptions import ApplicationError
 from bulu.workflow import services as workflow_services
-from bulu.workflow.models import Decision, Kind, SchoolYear, State, Window, months_outside_rule
+from bulu.workflow.models import Decision, Kind, State, Window, months_outside_rule
 from bulu.workflow.selectors import window_open_for
 from personal import services
 from personal.models import PersonalItem, PersonalRequest
-from tests.conftest import School, decide
+from tests.conftest import School, decide, school_year
 from tests.personal.conftest import PNG, Mirror, first_item, make_draft
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -144,7 +144,7 @@ def test_the_admin_and_the_service_refuse_it_too(school: School) -> None:
         body="",
         opens_at=window.opens_at,
         closes_at=window.closes_at,
-        school_year=SchoolYear.objects.order_by("-starts_on").first(),
+        school_year=school_year("2026-2027"),
     )
     with pytest.raises(ApplicationError, match="不在规定月份的原因"):
         workflow_services.window_create(actor=school.dave, data=data)
