@@ -136,12 +136,11 @@ def cadre_entry_lines_of(request_id: int) -> list[duplicates.Line]:
 def cadre_entry_lines_live(
     student_nos: Collection[str], exclude_request: int | None
 ) -> list[duplicates.Line]:
-    found: list[duplicates.Line] = []
-    for chunk in duplicates.chunks(student_nos):
-        qs = CadreEntry.objects.filter(
-            student_no__in=chunk, request__state__in=duplicates.LIVE_STATES
-        )
-        if exclude_request is not None:
-            qs = qs.exclude(request_id=exclude_request)
-        found.extend(_cadre_lines(qs))
-    return found
+    return duplicates.live_lines(
+        student_nos,
+        exclude_request,
+        queryset=CadreEntry.objects.all(),
+        student_field="student_no",
+        request_field="request",
+        to_lines=_cadre_lines,
+    )

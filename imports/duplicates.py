@@ -150,6 +150,28 @@ def chunks(values: Collection[str]) -> Iterator[list[str]]:
         yield ordered[i : i + CHUNK]
 
 
+def live_lines(
+    student_nos: Collection[str],
+    exclude_request: int | None,
+    *,
+    queryset: QuerySet[Any],
+    student_field: str,
+    request_field: str,
+    to_lines: Callable[[QuerySet[Any]], Iterable[Line]],
+) -> list[Line]:
+    """The lines of live requests (pending or returned) for these students, read in chunks of
+    `CHUNK` 学号 (one query per chunk), leaving out `exclude_request`."""
+    found: list[Line] = []
+    for chunk in chunks(student_nos):
+        qs = queryset.filter(
+            **{f"{student_field}__in": chunk, f"{request_field}__state__in": LIVE_STATES}
+        )
+        if exclude_request is not None:
+            qs = qs.exclude(**{f"{request_field}_id": exclude_request})
+        found.extend(to_lines(qs))
+    return found
+
+
 def _student_nos(lines: Iterable[Line]) -> set[str]:
     """The 学号s to look up: as typed and normalised (a full-width 学号 finds the half-width)."""
     out: set[str] = set()
@@ -200,18 +222,14 @@ def roster_lines_of(request_id: int) -> list[Line]:
 
 
 def roster_lines_live(student_nos: Collection[str], exclude_request: int | None) -> list[Line]:
-    found: list[Line] = []
-    for chunk in chunks(student_nos):
-        qs = RosterEntry.objects.filter(
-            student_no__in=chunk,
-            upload__is_current=True,
-            upload__request__state__in=LIVE_STATES,
-            excluded=False,
-        )
-        if exclude_request is not None:
-            qs = qs.exclude(upload__request_id=exclude_request)
-        found.extend(roster_values(qs))
-    return found
+    return live_lines(
+        student_nos,
+        exclude_request,
+        queryset=RosterEntry.objects.filter(upload__is_current=True, excluded=False),
+        student_field="student_no",
+        request_field="upload__request",
+        to_lines=roster_values,
+    )
 
 
 duplicate_source_register(

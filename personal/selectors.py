@@ -130,19 +130,22 @@ def personal_item_lines_live(
     student_nos: Collection[str], exclude_request: int | None
 ) -> list[duplicates.Line]:
     """Items of these students' live (submitted, not ended) requests."""
-    found: list[duplicates.Line] = []
-    for chunk in duplicates.chunks(student_nos):
-        qs = PersonalItem.objects.filter(
-            request__applicant__username__in=chunk, request__state__in=duplicates.LIVE_STATES
-        )
-        if exclude_request is not None:
-            qs = qs.exclude(request_id=exclude_request)
+
+    def to_lines(qs: QuerySet[PersonalItem]) -> list[duplicates.Line]:
         # Whole requests are selected (by applicant and state), so the numbering is the page's.
         qs = qs.annotate(
             n=Window(RowNumber(), partition_by=[F("request_id")], order_by=[F("order"), F("pk")])
         )
-        found.extend(_line(row, row[7]) for row in qs.values_list(*_LINE_FIELDS, "n"))
-    return found
+        return [_line(row, row[7]) for row in qs.values_list(*_LINE_FIELDS, "n")]
+
+    return duplicates.live_lines(
+        student_nos,
+        exclude_request,
+        queryset=PersonalItem.objects.all(),
+        student_field="request__applicant__username",
+        request_field="request",
+        to_lines=to_lines,
+    )
 
 
 def personal_items_mark_duplicates(
