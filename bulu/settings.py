@@ -248,7 +248,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 24 * 3600,
     },
     "purge-roster-uploads": {"task": "imports.roster_uploads_purge", "schedule": 24 * 3600},
+    "purge-orphan-files": {"task": "jobs.orphan_files_purge", "schedule": 24 * 3600},
 }
+# A stored file no row points to is deleted after this long (a younger one may belong to a
+# transaction still running; the longest, an export of 100k records, takes seconds).
+BULU_ORPHAN_FILE_GRACE_HOURS = env.float("BULU_ORPHAN_FILE_GRACE_HOURS", default=24.0)
 
 # Caches: the PDF verification page's rate limit (django-ratelimit) counts in Redis when there is
 # one (shared by all processes), otherwise per process; while Redis is down it falls back to the

@@ -10,11 +10,12 @@ from typing import IO, Any, TypeVar
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import models, transaction
+from django.db import models
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from bulu.exceptions import ApplicationError
+from bulu.files import atomic_with_files, file_store
 
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
 # Leading bytes -> (content type, extension stored).
@@ -193,7 +194,7 @@ def evidence_store(
         data = upload.read(EVIDENCE_MAX_BYTES + 1)
         checked.append((name, data, *evidence_kind(data, name)))
     stored = []
-    with transaction.atomic():
+    with atomic_with_files():
         for name, data, content_type, ext in checked:
             evidence = model(
                 original_name=name[:200],
@@ -202,7 +203,7 @@ def evidence_store(
                 sha256=hashlib.sha256(data).hexdigest(),
                 **fields,
             )
-            evidence.file.save(f"upload.{ext}", ContentFile(data), save=False)
+            file_store(evidence.file, f"upload.{ext}", ContentFile(data))
             evidence.save()
             stored.append(evidence)
     return stored

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership, Organization, User
 from accounts.selectors import organizations_acted_for, student_class, user_scope
 from bulu.exceptions import AccessDenied, ApplicationError
+from bulu.files import atomic_with_files
 from bulu.uploads import evidence_store
 from bulu.workflow import routing
 from bulu.workflow.models import BackfillRequest, Kind, SchoolYear, State, Window
@@ -214,7 +215,7 @@ def _self_report_write(
     year: SchoolYear,
     uploads: Sequence[tuple[str, IO[bytes]]],
 ) -> CadreRequest:
-    with transaction.atomic():
+    with atomic_with_files():  # a refusal after the files were stored removes them
         _sweep_ended([student.pk])
         if request is None:
             request = CadreRequest.objects.create(

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Organization, User
 from accounts.selectors import organizations_acted_for
 from bulu.exceptions import AccessDenied, ApplicationError
+from bulu.files import atomic_with_files
 from bulu.workflow import routing
 from bulu.workflow.models import BackfillRequest, Decision, Kind
 from bulu.workflow.services import (
@@ -203,7 +204,7 @@ def collective_roster_attach(
 ) -> RosterUpload:
     """A new roster replaces the current one (the old one stays, for the log)."""
     request_ensure_editable(request, actor)
-    with transaction.atomic():
+    with atomic_with_files():
         locked = CollectiveRequest.objects.select_for_update().get(pk=request.pk)
         upload = roster_upload_create(
             user=actor, fileobj=fileobj, filename=filename, request=locked

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organization, User
 from bulu.exceptions import AccessDenied, ApplicationError
+from bulu.files import atomic_with_files, file_store, files_delete_on_commit
 from bulu.workflow.models import BackfillRequest
 from bulu.workflow.registry import PrintForm
 from documents import rendering, verification
@@ -103,7 +104,7 @@ def _store(
     request: BackfillRequest, built: BuiltHtml, result: rendering.Rendered
 ) -> RequestDocument:
     name = f"{built.form.key}-{built.sha256[:12]}.pdf"
-    with transaction.atomic():
+    with atomic_with_files():
         doc = (
             RequestDocument.objects.select_for_update()
             .filter(request_id=request.pk, form_key=built.form.key)
@@ -118,7 +119,7 @@ def _store(
         doc.size = len(result.pdf)
         doc.pages = result.pages
         doc.render_seconds = round(result.seconds, 3)
-        doc.file.save(name, ContentFile(result.pdf), save=False)
+        file_store(doc.file, name, ContentFile(result.pdf))
         try:
             with transaction.atomic():
                 doc.save()
@@ -126,8 +127,9 @@ def _store(
             doc.file.delete(save=False)
             return RequestDocument.objects.get(request_id=request.pk, form_key=built.form.key)
         if old and old != doc.file.name:
-            storage = doc.file.storage
-            transaction.on_commit(lambda: storage.delete(old))
+            # The superseded PDF goes after commit (a worker killed before that leaves it to
+            # the purge of files without rows).
+            files_delete_on_commit([old], doc.file.storage)
     return doc
 
 
@@ -215,15 +217,26 @@ def seal_upload(*, organization: Organization, actor: User, data: bytes) -> Seal
     )
 
 
-def documents_enqueue(*, request_id: int) -> bool:
+def documents_enqueue(*, request_id: int, again: bool = False) -> bool:
     """Queue a render in the worker; False without a broker (nothing would run it apart)."""
     from bulu.celery import app
     from bulu.jobs.services import job_enqueue
-    from documents.tasks import RENDER_TASK
+    from documents.tasks import RENDER_TASK, render_key
 
     if app.conf.task_always_eager:
         return False
     # Through the outbox: kept if the broker is down (handed over later), queued once however
-    # many decisions ask before it runs.
-    job_enqueue(name=RENDER_TASK, args=[request_id], key=f"render:{request_id}")
+    # many decisions ask before it runs. `again`: a retry after the render gave up.
+    job_enqueue(name=RENDER_TASK, args=[request_id], key=render_key(request_id), again=again)
     return True
+
+
+def documents_render_retry(*, request: BackfillRequest) -> None:
+    """Render the request's PDFs again after the background render gave up (its page's
+    「重新生成」; whoever may see the request may ask, it changes nothing but the files)."""
+    from documents.selectors import render_job_failed
+
+    if render_job_failed(request=request) is None:
+        raise ApplicationError(_("申请表 PDF 没有生成失败，无需重新生成。"))
+    with transaction.atomic():
+        documents_enqueue(request_id=request.pk, again=True)

@@ -19,24 +19,20 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files import File
-from django.core.files.storage import default_storage
 from django.db import OperationalError, connection, transaction
 from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.selectors import user_is_center
 from bulu.exceptions import AccessDenied, ApplicationError
+from bulu.files import atomic_with_files, file_store
 from bulu.workflow.models import BackfillRequest, Decision, State
 from bulu.workflow.services import requests_move_bulk
 from credits.models import CreditRecord
 from exports.models import ExportBatch, ExportDownload, ExportFile, ExportItem
-from exports.selectors import (
-    ExportFilters,
-    export_pool,
-    export_pool_held_back,
-    user_is_center,
-)
+from exports.selectors import ExportFilters, export_pool, export_pool_held_back
 from exports.workbook import SheetWriter, record_row
 
 logger = logging.getLogger(__name__)
@@ -147,7 +143,7 @@ def file_display_name(batch: ExportBatch, index: int, count: int) -> str:
     return f"成长记录补充模板-导出批次{batch.pk}{suffix}.xlsx"
 
 
-def _write_files(batch: ExportBatch, limit: int, stored: list[str]) -> list[ExportFile]:
+def _write_files(batch: ExportBatch, limit: int) -> list[ExportFile]:
     """Write the workbooks once (split every `limit` rows) and store them with their hashes."""
     with tempfile.TemporaryDirectory(prefix="bulu-export-") as tmp:
         paths: list[tuple[Path, int]] = []
@@ -184,8 +180,7 @@ def _write_files(batch: ExportBatch, limit: int, stored: list[str]) -> list[Expo
                 sha256=_sha256(path),
             )
             with path.open("rb") as fh:
-                f.file.save(f"batch-{batch.pk}-{index:03d}.xlsx", File(fh), save=False)
-            stored.append(str(f.file.name))
+                file_store(f.file, f"batch-{batch.pk}-{index:03d}.xlsx", File(fh))
             files.append(f)
         ExportFile.objects.bulk_create(files)
         if len(files) > 1:
@@ -198,8 +193,7 @@ def _write_files(batch: ExportBatch, limit: int, stored: list[str]) -> list[Expo
                     with path.open("rb") as src, zf.open(info, "w") as dst:
                         shutil.copyfileobj(src, dst, 1 << 20)
             with bundle.open("rb") as fh:
-                batch.bundle.save(f"batch-{batch.pk}.zip", File(fh), save=False)
-            stored.append(str(batch.bundle.name))
+                file_store(batch.bundle, f"batch-{batch.pk}.zip", File(fh))
             batch.bundle_sha256 = _sha256(bundle)
     return files
 
@@ -216,9 +210,9 @@ def export_batch_create(
     limit = rows_per_file or settings.BULU_EXPORT_ROWS_PER_FILE
     if limit < 1:
         raise ApplicationError(_("每个文件的行数上限必须大于 0。"))
-    stored: list[str] = []
     try:
-        with transaction.atomic():
+        # A rollback (a refusal below, a deadlock) takes the written workbooks along.
+        with atomic_with_files():
             _desk_lock()
             batch = ExportBatch.objects.create(
                 created_by=actor, filters=filters.describe(), rows_per_file=limit
@@ -268,15 +262,11 @@ def export_batch_create(
             batch.requests = len(moved) + len(partial)
             if held:
                 batch.filters = {**batch.filters, _("暂不导出（可能重复）"): str(len(held))}
-            _write_files(batch, limit, stored)
+            _write_files(batch, limit)
             batch.save()
     except OperationalError as exc:  # a deadlock or serialization failure: nothing was written
-        _forget(stored)
         logger.warning("export batch creation failed: %s", exc)
         raise ApplicationError(_("导出时与其他操作冲突，未生成批次，请重试。")) from exc
-    except BaseException:
-        _forget(stored)
-        raise
     return batch
 
 
@@ -284,11 +274,6 @@ def _number(value: Decimal | None) -> str:
     """A sum as people write it: 1.5, 12, 0 (no trailing zeros, no exponent)."""
     text = format(Decimal(value or 0).normalize(), "f")
     return text if text != "-0" else "0"
-
-
-def _forget(stored: list[str]) -> None:
-    for name in stored:
-        default_storage.delete(name)
 
 
 # --- after creation --------------------------------------------------------------------------

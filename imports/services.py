@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from bulu.exceptions import ApplicationError
+from bulu.files import atomic_with_files, file_store, files_delete_on_commit
 from bulu.workflow.models import BackfillRequest
 from bulu.xlsx import xlsx_check_size
 from imports.annotate import roster_annotate
@@ -104,8 +105,8 @@ def roster_upload_create(
     if request is not None:
         latest = RosterUpload.objects.filter(request=request).aggregate(v=Max("version"))["v"]
         upload.version = (latest or 0) + 1
-    with transaction.atomic():
-        upload.file.save("roster.xlsx", ContentFile(data), save=False)
+    with atomic_with_files():
+        file_store(upload.file, "roster.xlsx", ContentFile(data))
         if previous is not None:
             upload.status = previous.status
             upload.progress = 100
@@ -243,12 +244,12 @@ def _validate(upload: RosterUpload) -> RosterUpload:
             # The problems are still listed on the page; only the marked copy is missing.
             result["annotated_error"] = exc.message
     progress.set(99)
-    with transaction.atomic():
+    with atomic_with_files():
         locked = RosterUpload.objects.select_for_update().get(pk=upload.pk)
         if locked.is_finished:  # a twin run got there first
             return locked
         if annotated is not None:
-            locked.annotated.save("annotated.xlsx", ContentFile(annotated), save=False)
+            file_store(locked.annotated, "annotated.xlsx", ContentFile(annotated))
         locked.status = Status.DONE if report.readable else Status.UNREADABLE
         locked.progress = 100
         locked.fingerprint = fingerprint
@@ -273,10 +274,13 @@ def roster_uploads_purge(*, older_than_days: int) -> int:
     # A roster uploaded into a request is part of it and is kept as long as the request.
     stale = list(RosterUpload.objects.filter(created_at__lt=cutoff, request__isnull=True))
     kept = RosterUpload.objects.filter(Q(created_at__gte=cutoff) | Q(request__isnull=False))
-    for upload in stale:
-        for field in (upload.file, upload.annotated):
-            # A reused result shares its annotated copy: keep a file a newer upload still uses.
-            if field and not kept.filter(Q(file=field.name) | Q(annotated=field.name)).exists():
-                field.delete(save=False)
-    RosterUpload.objects.filter(pk__in=[u.pk for u in stale]).delete()
+    with transaction.atomic():
+        RosterUpload.objects.filter(pk__in=[u.pk for u in stale]).delete()
+        # A reused result shares its annotated copy: keep a file a newer upload still uses.
+        files_delete_on_commit(
+            name
+            for upload in stale
+            for name in (upload.file.name, upload.annotated.name)
+            if name and not kept.filter(Q(file=name) | Q(annotated=name)).exists()
+        )
     return len(stale)

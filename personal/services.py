@@ -10,7 +10,6 @@ from typing import IO
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +17,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.selectors import student_class
 from bulu.exceptions import AccessDenied, ApplicationError
+from bulu.files import files_delete_on_commit
 from bulu.uploads import evidence_store
 from bulu.workflow import routing
 from bulu.workflow.models import BackfillRequest, Decision, Kind, State
@@ -251,7 +251,7 @@ def personal_item_delete(*, item: PersonalItem, actor: User) -> None:
     with transaction.atomic():
         _items_editable(item.request)
         item.delete()
-        transaction.on_commit(lambda: _delete_files(names))
+        files_delete_on_commit(names)
 
 
 def personal_item_mark_online(
@@ -288,21 +288,14 @@ def evidence_delete(*, evidence: Evidence, actor: User) -> None:
     name = evidence.file.name
     with transaction.atomic():
         evidence.delete()
-        transaction.on_commit(lambda: _delete_files([name]))
+        files_delete_on_commit([name])
 
 
 def _staged_discard(request: PersonalRequest) -> None:
     staged = Evidence.objects.filter(request=request, item__isnull=True)
     names = [e.file.name for e in staged]
     staged.delete()
-    transaction.on_commit(lambda: _delete_files(names))
-
-
-def _delete_files(names: list[str | None]) -> None:
-    """Files go only once the rows are gone for good (after commit)."""
-    for name in names:
-        if name:
-            default_storage.delete(name)
+    files_delete_on_commit(names)
 
 
 def personal_route(request: BackfillRequest) -> list[routing.StepSpec]:

@@ -23,3 +23,16 @@ def jobs_probe_run(seconds: float) -> str:
 
 
 jobs_probe_task = job_handler("jobs.probe", time_limit=120)(jobs_probe_run)
+
+
+@shared_task(name="jobs.orphan_files_purge")
+def orphan_files_purge_task() -> int:
+    """Daily: stored files no row points to, older than the grace period, are deleted."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    from bulu.files import orphan_files_purge
+
+    grace = timedelta(hours=settings.BULU_ORPHAN_FILE_GRACE_HOURS)
+    return len(orphan_files_purge(grace=grace).deleted)
