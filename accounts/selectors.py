@@ -71,6 +71,13 @@ def user_scope(*, user: User) -> Scope:
     return scope
 
 
+def user_is_center(user: User) -> bool:
+    """二课中心 staff (or a superuser): the school-wide desk's pages and actions."""
+    return bool(
+        user.is_active and (user_scope(user=user).org_ids("approve_as_center") or user.is_superuser)
+    )
+
+
 def user_scope_forget(*, user: User) -> None:
     for attr in (_SCOPE_ATTR, "_bulu_roles"):
         if hasattr(user, attr):

@@ -6,6 +6,7 @@ from django.http import HttpRequest
 
 from accounts.models import Membership, User
 from accounts.selectors import user_may_issue_passwords, user_role_codes, user_scope
+from bulu.jobs.selectors import jobs_failed_open
 from bulu.workflow.selectors import kinds_user_may_start
 
 Role = Membership.Role
@@ -21,12 +22,15 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     roles = user_role_codes(user=user)
     scope = user_scope(user=user)
     new_kinds = kinds_user_may_start(user=user, roles=roles)
+    is_center = bool(scope.org_ids("approve_as_center")) or user.is_superuser
     return {
         "nav": {
             "is_student": Role.STUDENT in roles,
             "is_applicant": Role.APPLICANT in roles,
             "is_approver": bool(roles & APPROVER_ROLES),
-            "is_center": bool(scope.org_ids("approve_as_center")) or user.is_superuser,
+            "is_center": is_center,
+            # Background work that gave up (an e-mail, a PDF, a roster check): shown by the menu.
+            "jobs_failed": jobs_failed_open().count() if is_center else 0,
             "is_school_wide": scope.school_wide,
             "may_see_stats": scope.school_wide
             or bool(scope.org_ids("approve_as_secretary") or scope.org_ids("approve_as_advisor")),

@@ -34,6 +34,7 @@ urlpatterns = [
     path("imports/", include("imports.urls")),
     path("stats/", include("stats.urls")),
     path("exports/", include("exports.urls")),
+    path("jobs/", include("bulu.jobs.urls")),
     path("", include("documents.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -17,10 +17,16 @@ class DocumentsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.demo import demo_step_register
-        from bulu.workflow.registry import request_changed_listen
+        from bulu.workflow.registry import (
+            RequestCheck,
+            request_changed_listen,
+            request_check_register,
+        )
         from documents import checks  # noqa: F401  (registers the font check)
+        from documents.panels import no_guard, render_failed_panel
         from documents.services import documents_schedule
 
         request_changed_listen(documents_schedule)
+        request_check_register(RequestCheck(panel=render_failed_panel, guard=no_guard))
         # Before the kinds' demo steps: their decisions then carry the demo seals.
         demo_step_register("示例签名与印章", _demo_images)

@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from bulu.jobs.models import Job
+from bulu.jobs.selectors import job_latest
 from bulu.workflow.models import ApprovalRecord, BackfillRequest, Decision, State, StepRole
 from bulu.workflow.registry import PrintForm, kind_hooks
 from documents.images import png_data_uri
@@ -210,3 +212,13 @@ def requests_for_archive(
     if end is not None:
         qs = qs.filter(decided_at__date__lte=end)
     return qs.select_related("applicant", "applicant_org").order_by("kind", "decided_at", "pk")
+
+
+def render_job_failed(*, request: BackfillRequest) -> Job | None:
+    """The request's background PDF render, when its last run gave up and nobody retried."""
+    from documents.tasks import render_key
+
+    job = job_latest(key=render_key(request.pk))
+    if job is None or job.state != Job.State.FAILED or job.retried_at is not None:
+        return None
+    return job

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from celery.signals import worker_init
 from django.conf import settings
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from bulu.jobs.services import job_handler
 
@@ -32,14 +36,28 @@ def _preload_weasyprint(sender: Any = None, **kwargs: Any) -> None:
 RENDER_TASK = "documents.render_request"
 
 
+def render_key(request_id: int) -> str:
+    """One pending render per request: asked by many decisions, rendered once."""
+    return f"render:{request_id}"
+
+
 def documents_render_request(request_id: int) -> list[str]:
     from documents.services import documents_render
 
     return [doc.form_key for doc in documents_render(request_id=request_id)]
 
 
+def _render_described(args: Sequence[Any]) -> tuple[str, str]:
+    return (
+        _("申请 #%(n)s 的申请表 PDF") % {"n": args[0]},
+        reverse("workflow:detail", args=[args[0]]),
+    )
+
+
 documents_render_task = job_handler(
     RENDER_TASK,
+    label=gettext_lazy("生成 PDF"),
+    describe=_render_described,
     soft_time_limit=settings.BULU_PDF_TASK_SOFT_LIMIT,
     time_limit=settings.BULU_PDF_TASK_SOFT_LIMIT + 30,
 )(documents_render_request)

@@ -55,6 +55,20 @@ def download(request: HttpRequest, pk: int, form_key: str) -> HttpResponseBase:
     )
 
 
+@login_required
+@require_POST
+def render_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """「重新生成」 after the background render gave up (404 for whoever may not see it)."""
+    obj = request_get_for_user(user=current_user(request), pk=pk)
+    try:
+        services.documents_render_retry(request=obj)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("已重新排队生成申请表 PDF，稍后即可下载。"))
+    return redirect("workflow:detail", obj.pk)
+
+
 def _require_approver(request: HttpRequest) -> None:
     user = current_user(request)
     if not (user_role_codes(user=user) & APPROVER_ROLES or user.is_superuser):

@@ -13,19 +13,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Organization, User
-from accounts.selectors import user_scope
+from accounts.selectors import user_is_center
 from bulu.workflow.models import BackfillRequest, Kind, State, Window
 from credits.models import CreditRecord
 from exports.models import ExportBatch, ExportItem
 
 # Requests whose credits exist (final approval done); IN_PLATFORM records of any of them.
 CREDITED_STATES = (State.APPROVED, State.EXPORTED, State.IMPORTED)
-
-
-def user_is_center(user: User) -> bool:
-    return bool(
-        user.is_active and (user_scope(user=user).org_ids("approve_as_center") or user.is_superuser)
-    )
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.selectors import user_is_center
 from bulu.web import current_user, paginate
 from credits.models import CreditRecord
 from exports import selectors, services
@@ -20,7 +21,7 @@ from exports.models import ExportFile
 
 
 def _center_only(request: HttpRequest) -> None:
-    if not selectors.user_is_center(current_user(request)):
+    if not user_is_center(current_user(request)):
         raise PermissionDenied
 
 

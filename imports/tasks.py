@@ -7,7 +7,10 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from bulu.jobs.services import job_handler
 from imports.models import RosterUpload
@@ -36,11 +39,24 @@ def _roster_gave_up(args: Sequence[Any], message: str) -> None:
     )
 
 
+def _roster_described(args: Sequence[Any]) -> tuple[str, str]:
+    upload = RosterUpload.objects.select_related("uploaded_by").filter(pk=args[0]).first()
+    if upload is None:
+        return _("名单 #%(n)s（已删除）") % {"n": args[0]}, ""
+    return (
+        _("名单“%(name)s”（%(who)s 上传）")
+        % {"name": upload.original_name, "who": upload.uploaded_by.name},
+        reverse("imports:roster_detail", args=[upload.pk]),
+    )
+
+
 roster_validate_task = job_handler(
     ROSTER_VALIDATE,
     time_limit=settings.BULU_ROSTER_TASK_TIME_LIMIT,
     on_retry=_roster_retrying,
     on_give_up=_roster_gave_up,
+    label=gettext_lazy("名单校验"),
+    describe=_roster_described,
 )(roster_validate_job)
 
 

@@ -13,7 +13,6 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -21,35 +20,18 @@ from celery import shared_task
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
+from accounts.models import User
+from accounts.selectors import user_is_center
+from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.jobs.models import Job
+from bulu.jobs.registry import HANDLERS, Describe, Handler, Hook, handler_get
 
 logger = logging.getLogger(__name__)
 
 State = Job.State
-Hook = Callable[[Sequence[Any], str], None]
-
-
-@dataclass(frozen=True)
-class Handler:
-    name: str
-    run: Callable[..., Any]
-    # Hard limit of one run (Celery kills the run past it); also how long a run may go unseen.
-    time_limit: int
-    on_retry: Hook | None = None
-    on_give_up: Hook | None = None
-
-
-HANDLERS: dict[str, Handler] = {}
-
-
-def _handler(name: str) -> Handler:
-    if name not in HANDLERS:
-        from bulu.celery import app
-
-        app.loader.import_default_modules()  # every app's tasks module registers its handlers
-    return HANDLERS[name]
 
 
 def job_handler(
@@ -59,11 +41,17 @@ def job_handler(
     soft_time_limit: int | None = None,
     on_retry: Hook | None = None,
     on_give_up: Hook | None = None,
+    label: str | Promise = "",
+    describe: Describe | None = None,
 ) -> Callable[[Callable[..., Any]], Any]:
-    """Register `run` as the body of job `name` and declare its Celery task (same name)."""
+    """Register `run` as the body of job `name` and declare its Celery task (same name).
+
+    `label` names the work for people (lazy Chinese text); `describe(args)` says what it works
+    on, for the center's list of failed jobs.
+    """
 
     def register(run: Callable[..., Any]) -> Any:
-        HANDLERS[name] = Handler(name, run, time_limit, on_retry, on_give_up)
+        HANDLERS[name] = Handler(name, run, time_limit, on_retry, on_give_up, label, describe)
 
         @shared_task(
             name=name,
@@ -89,7 +77,11 @@ def job_enqueue(*, name: str, args: Sequence[Any] = (), key: str = "", again: bo
     With `key`, a job already pending under that key is reused (asked twice, done once); with
     `again` (an owner's retry) it is handed over anew even if an earlier hand-over was lost.
     """
-    _handler(name)  # KeyError for a name no app registered
+    handler_get(name)  # KeyError for a name no app registered
+    if again and key:  # an owner's retry: the failed runs under this key are answered
+        Job.objects.filter(key=key, state=State.FAILED, retried_at__isnull=True).update(
+            retried_at=timezone.now()
+        )
     job: Job | None = None
     if key:
         job = Job.objects.filter(key=key, state=State.PENDING).first()
@@ -132,7 +124,7 @@ def job_publish(*, job_id: int, again: bool = False) -> bool:
     if not pending.update(token=token, published_at=now):
         return False
     name = Job.objects.values_list("name", flat=True).get(pk=job_id)
-    _handler(name)  # this process may not have imported the app that declares the task yet
+    handler_get(name)  # this process may not have imported the app that declares the task yet
     try:
         app.tasks[name].apply_async(args=[job_id, str(token)], retry=False)  # type: ignore[arg-type]
     except Exception as exc:  # broker unreachable: the sweeper hands it over later
@@ -183,7 +175,7 @@ def job_run(*, job_id: int, token: str) -> str:
         job = Job.objects.select_for_update().filter(pk=job_id).first()
         if job is None or job.state not in Job.LIVE or str(job.token) != token:
             return "skipped"
-        handler = _handler(job.name)
+        handler = handler_get(job.name)
         if job.state == State.RUNNING and not _heart_stopped(job):
             return "skipped"  # another delivery of this token is running it
         if job.attempts >= job.max_attempts:
@@ -232,7 +224,7 @@ def job_failure_record(*, job_id: int, token: uuid.UUID, message: str) -> None:
         job = Job.objects.select_for_update().filter(pk=job_id, token=token).first()
         if job is None or job.state not in Job.LIVE:
             return
-        handler = _handler(job.name)
+        handler = handler_get(job.name)
         if job.attempts >= job.max_attempts:
             _give_up(job, handler, message)
             return
@@ -264,3 +256,23 @@ def jobs_sweep() -> dict[str, int]:
         if handed is None or handed < lost:
             published += job_publish(job_id=pk, again=handed is not None)
     return {"dead": len(dead), "published": published}
+
+
+def job_retry(*, job: Job, actor: User) -> Job:
+    """Ask a failed job again (the center's 重试): a new run under a fresh job, the old one kept
+    as it failed and marked answered. The owner's own retry (a roster's 重新校验) does the same
+    through its service."""
+    if not user_is_center(actor):
+        raise AccessDenied(_("只有二课中心工作人员可以重试后台任务。"))
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        if locked.state != State.FAILED or locked.retried_at is not None:
+            raise ApplicationError(_("该后台任务没有失败或已经重试过，请刷新页面。"))
+        handler = handler_get(locked.name)
+        fresh = job_enqueue(name=locked.name, args=locked.args, key=locked.key, again=True)
+        locked.retried_at = timezone.now()
+        locked.retried_by = actor
+        locked.save(update_fields=["retried_at", "retried_by"])
+        if handler.on_retry is not None:  # the owner's page shows it queued again
+            handler.on_retry(locked.args, "")
+    return fresh

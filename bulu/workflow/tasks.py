@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from bulu.jobs.services import job_handler
 
@@ -22,7 +27,14 @@ def notification_email_send(emails: list[str], text: str, url: str) -> int:
     )
 
 
-send_notification_email = job_handler(SEND_EMAIL, time_limit=120)(notification_email_send)
+def _email_described(args: Sequence[Any]) -> tuple[str, str]:
+    emails, text = args[0], args[1]
+    return _("发给 %(to)s：%(text)s") % {"to": "、".join(emails), "text": text[:60]}, ""
+
+
+send_notification_email = job_handler(
+    SEND_EMAIL, time_limit=120, label=gettext_lazy("发送邮件"), describe=_email_described
+)(notification_email_send)
 
 
 @shared_task(name="workflow.remind_windows_closing")
