@@ -23,10 +23,10 @@ class DocumentsConfig(AppConfig):
             request_check_register,
         )
         from documents import checks  # noqa: F401  (registers the font check)
-        from documents.panels import no_guard, render_failed_panel
+        from documents.panels import render_failed_panel
         from documents.services import documents_schedule
 
         request_changed_listen(documents_schedule)
-        request_check_register(RequestCheck(panel=render_failed_panel, guard=no_guard))
+        request_check_register(RequestCheck(panel=render_failed_panel))
         # Before the kinds' demo steps: their decisions then carry the demo seals.
         demo_step_register("示例签名与印章", _demo_images)

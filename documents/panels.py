@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from accounts.models import User
-from bulu.workflow.models import BackfillRequest, RouteStep
+from bulu.workflow.models import BackfillRequest
 from documents.selectors import render_job_failed
 
 
@@ -17,14 +17,3 @@ def render_failed_panel(
     if job is None:
         return None
     return "documents/_render_failed.html", {"job": job}
-
-
-def no_guard(
-    request: BackfillRequest,
-    actor: User,
-    step: RouteStep,
-    decision: str,
-    opinion: str,
-    confirmations: frozenset[str],
-) -> dict[str, Any]:
-    return {}  # a failed render never holds up a decision

@@ -158,15 +158,18 @@ class RequestCheck:
     """A check that spans every kind (e.g. imports' possible double claims, 第五条).
 
     `panel(request, viewer, posted)` returns (template, context) of a panel on the request page,
-    or None; `guard(request, actor, step, decision, opinion, confirmations)` runs inside the
-    decision's transaction, may refuse it (ApplicationError) and returns facts for the approval
-    record's context. `confirmations` are the ticks the decider posted (name="confirm").
+    or None; the optional `guard(request, actor, step, decision, opinion, confirmations)` runs
+    inside the decision's transaction, may refuse it (ApplicationError) and returns facts for the
+    approval record's context. `confirmations` are the ticks the decider posted (name="confirm").
     """
 
     panel: Callable[
         [BackfillRequest, User, Mapping[str, Any] | None], tuple[str, dict[str, Any]] | None
     ]
-    guard: Callable[[BackfillRequest, User, RouteStep, str, str, frozenset[str]], dict[str, Any]]
+    guard: (
+        Callable[[BackfillRequest, User, RouteStep, str, str, frozenset[str]], dict[str, Any]]
+        | None
+    ) = None
 
 
 _CHECKS: list[RequestCheck] = []

@@ -575,7 +575,8 @@ def request_decide(
         # After the kind's own inputs: the checks judge what this decision will grant.
         checked: dict[str, Any] = {}
         for check in request_checks():
-            checked.update(check.guard(locked, actor, step, decision, opinion, confirmations))
+            if check.guard is not None:
+                checked.update(check.guard(locked, actor, step, decision, opinion, confirmations))
         from_state = locked.state
         if decision == Decision.APPROVE:
             steps = list(locked.route_steps.all())
