@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Organization, User
 from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.files import atomic_with_files, file_store, files_delete_on_commit
+from bulu.jobs.models import Job
 from bulu.workflow.models import BackfillRequest
 from bulu.workflow.registry import PrintForm
 from documents import rendering, verification
@@ -236,7 +237,10 @@ def documents_render_retry(*, request: BackfillRequest) -> None:
     「重新生成」; whoever may see the request may ask, it changes nothing but the files)."""
     from documents.selectors import render_job_failed
 
-    if render_job_failed(request=request) is None:
+    failed = render_job_failed(request=request)
+    if failed is None:
         raise ApplicationError(_("申请表 PDF 没有生成失败，无需重新生成。"))
     with transaction.atomic():
-        documents_enqueue(request_id=request.pk, again=True)
+        if not documents_enqueue(request_id=request.pk, again=True):
+            # No worker (the embedded default): the next download renders it in the page.
+            Job.objects.filter(pk=failed.pk).update(retried_at=timezone.now())

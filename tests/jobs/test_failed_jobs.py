@@ -148,3 +148,22 @@ def test_a_failed_pdf_render_is_shown_on_the_request_with_a_retry(
     response = applicant.post(reverse("documents:render_retry", args=[request.pk]), follow=True)
     assert "没有生成失败" in response.content.decode()
     assert Job.objects.filter(key=render_key(request.pk), state="pending").count() == 1
+
+
+@pytest.mark.django_db
+def test_without_a_worker_a_pdf_retry_leaves_the_render_to_the_next_download(
+    school: School,
+    kit: Kit,  # noqa: F811
+) -> None:
+    request = club_request(school, kit)  # the embedded default: tasks run in-process
+    failed = Job.objects.create(
+        name=RENDER_TASK, args=[request.pk], key=render_key(request.pk), state="failed", attempts=1
+    )
+    applicant = client_for(school.gina)
+    assert applicant.post(reverse("documents:render_retry", args=[request.pk])).status_code == 302
+    failed.refresh_from_db()
+    assert failed.retried_at is not None and Job.objects.count() == 1
+    page = applicant.get(reverse("workflow:detail", args=[request.pk])).content.decode()
+    assert "申请表 PDF 生成失败" not in page
+    response = applicant.get(reverse("documents:download", args=[request.pk, "form"]))
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
