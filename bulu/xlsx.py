@@ -347,12 +347,39 @@ def gc_paused() -> Iterator[None]:
 
 # --- writing ---------------------------------------------------------------------------------
 
-# Text starting with one of these becomes a formula (or a DDE call) when typed or edited in Excel.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d")
+# Text starting with one of these becomes a formula (or a DDE call) when typed or edited in Excel
+# (Excel in a Chinese locale takes the full-width = + - @ as well).
+FORMULA_START = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+# Spreadsheet-injection advice quotes a leading tab or CR too; a LF, and a formula character after
+# leading blanks, are quoted for the same reason: a program that trims them sees the formula.
+CONTROL_START = frozenset("\t\r\n")
+BLANKS = "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + INVISIBLE
+# Excel shows _xHHHH_ in a cell's text as the character HHHH; openpyxl writes such text as it is.
+# Both cases of x: reading more escapes than Excel does only adds quote prefixes.
+_EXCEL_ESCAPE = re.compile(r"_[xX]([0-9a-fA-F]{4})_")
+_LOOK_CLOSER = frozenset(BLANKS) | {"_"}
+
+
+def xlsx_excel_unescape(text: str) -> str:
+    """`text` as Excel shows it: each _xHHHH_ read as the character it names."""
+    return _EXCEL_ESCAPE.sub(lambda m: chr(int(m[1], 16)), text) if "_" in text else text
+
+
+def _starts_risky(text: str) -> bool:
+    return text[:1] in CONTROL_START or text.lstrip(BLANKS)[:1] in FORMULA_START
 
 
 def xlsx_text_is_risky(text: str) -> bool:
-    return text.startswith(FORMULA_START)
+    """True when a text cell holding `text` (decoded text, not XML) could become a formula once
+    edited: it starts with = + - @ ＝ (or full-width + - @), a tab, CR or LF, or with blanks and
+    then a formula character, as typed or once Excel reads its _xHHHH_ escapes. Erring towards
+    the quote prefix is safe: on a text cell it changes nothing a user sees."""
+    first = text[:1]
+    if first in FORMULA_START or first in CONTROL_START:
+        return True
+    if first not in _LOOK_CLOSER:
+        return False
+    return _starts_risky(text) or _starts_risky(xlsx_excel_unescape(text))
 
 
 def xlsx_write_text(cell: Any, value: object) -> None:

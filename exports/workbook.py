@@ -9,8 +9,9 @@ The worksheet XML is streamed row by row into the zip (XlsxWriter's per-cell Pyt
 whole time budget: ~11 s for 100k rows here, see docs/benchmarks.md); memory stays flat.
 
 No cell is ever a formula: there is no `<f>` element in what we write, every text is an inline
-string, and text a spreadsheet would take for a formula when the cell is edited (= + - @ tab
-CR ＝) also carries the quote prefix.
+string, and text a spreadsheet would take for a formula when the cell is edited
+(`bulu.xlsx.xlsx_text_is_risky`: = + - @ ＝, tab, CR, LF, blanks before them) also carries the
+quote prefix.
 """
 
 from __future__ import annotations
@@ -27,13 +28,13 @@ from django.utils import timezone
 from openpyxl.writer.theme import theme_xml
 
 from bulu.text import strip_controls
+from bulu.xlsx import xlsx_text_is_risky
 from imports.roster import COLUMNS, TITLE
 from imports.template_xlsx import FIRST_DATA_ROW, NOTES, SAMPLES, WIDTHS
 
 # (学号, 姓名, 开始时间, 结束时间, 内容, 一级分类, 二级分类, 等级, 奖项, 学分类型, 学分值)
 Row = Sequence[Any]
 
-FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r", "＝")
 _AWARD_SEPARATORS = re.compile(r"[、,，;；/\n]+")
 _ESCAPE_LOOKALIKE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 _EPOCH = date(1899, 12, 30)  # Excel's day 0 in the 1900 date system (after its 1900 leap bug)
@@ -122,38 +123,36 @@ STYLES = (
 )
 
 
-def looks_like_formula(text: str) -> bool:
-    return text.startswith(FORMULA_LEADS)
-
-
 def awards_joined(text: str) -> str:
     """Several awards joined by 、 as the template's note 3 asks, whatever separated them."""
     return "、".join(p.strip() for p in _AWARD_SEPARATORS.split(text or "") if p.strip())
 
 
 _NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b-\x1f\x7f\ufffe\uffff]|_x")
-_LEADS = frozenset(FORMULA_LEADS)
 
 
 def _xml_text(text: str) -> str:
-    """Element text as Excel writes it: XML-escaped, control characters as _xHHHH_."""
-    if not _NEEDS_ESCAPE.search(text):
-        return text
+    """Element text as Excel writes it (control characters already dropped): XML-escaped, a CR
+    as _x000D_."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     if "_x" in text:  # a literal "_x0041_" must not be read back as "A"
         text = _ESCAPE_LOOKALIKE.sub(r"_x005F_\1", text)
-    # Control characters are dropped (bulu.text); a CR is kept escaped, as Excel writes it.
-    text = strip_controls(text)
     if "\r" in text:
         text = text.replace("\r", "_x000D_")
     return text
 
 
 def _string(ref: str, text: str, style: int, quoted: int) -> str:
-    s = quoted if text[:1] in _LEADS else style
+    """An inline-string cell; whether it needs the quote prefix is decided on the text as it is
+    written (control characters are dropped first: "\x01=1" is written as "=1")."""
+    body = text
+    if _NEEDS_ESCAPE.search(text):
+        text = strip_controls(text)
+        body = _xml_text(text)
+    s = quoted if xlsx_text_is_risky(text) else style
     space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
     attr = f' s="{s}"' if s else ""
-    return f'<c r="{ref}"{attr} t="inlineStr"><is><t{space}>{_xml_text(text)}</t></is></c>'
+    return f'<c r="{ref}"{attr} t="inlineStr"><is><t{space}>{body}</t></is></c>'
 
 
 def _serial(value: date) -> int:

@@ -2,7 +2,7 @@
 
 openpyxl (already a dependency) reads a value starting with "=" as a formula; text cells are
 therefore typed explicitly after assignment, and text that a spreadsheet would evaluate when the
-cell is edited (=, +, -, @, tab, CR, full-width ＝) also gets the quote prefix.
+cell is edited (`bulu.xlsx.xlsx_text_is_risky`) also gets the quote prefix.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, Protection
 from openpyxl.utils import get_column_letter
 
+from bulu.xlsx import xlsx_text_is_risky
 from stats.tables import Table
-
-RISKY_START = ("=", "+", "-", "@", "\t", "\r", "＝")
 
 
 def _put(ws: Any, row: int, col: int, value: Any, *, bold: bool = False) -> None:
@@ -26,7 +25,7 @@ def _put(ws: Any, row: int, col: int, value: Any, *, bold: bool = False) -> None
         text = "" if value is None else str(value)
         cell.value = text
         cell.data_type = "s"  # never a formula, whatever the text starts with
-        if text.startswith(RISKY_START):
+        if xlsx_text_is_risky(text):
             cell.quotePrefix = True
     else:
         cell.value = value

@@ -9,8 +9,10 @@ Safe by construction:
   hold formulas), pivot caches, connections and the like are left out.
 - A formula never survives: a formula cell becomes a text cell holding its formula text (shared
   formulas translated to their cell), with the quote prefix so that editing it in Excel does not
-  revive it. Text starting with = + - @ tab CR or ＝ gets the quote prefix as well. The finished
-  sheet is scanned for `<f>` elements and refused if one is left.
+  revive it. Text that reads like a formula (`bulu.xlsx.xlsx_text_is_risky`: = + - @ ＝, tab,
+  CR, LF, blanks before them) gets the quote prefix as well, decided on the decoded text: a
+  character reference (&#61;, &#x3D;) or Excel's _x003D_ is "=" too. The user's XML is copied
+  as it is. The finished sheet is scanned for `<f>` elements and refused if one is left.
 - XML with a DTD, comments, CDATA, processing instructions or unknown entities is refused (Excel
   never writes them). The parts read whole are parsed with defusedxml or expat; of a sheet, the
   elements kept around the cells are parsed with expat, and what a rewritten row takes over from

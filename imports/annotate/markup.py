@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import IO
 from xml.parsers import expat
 
+from bulu.xlsx import BLANKS, CONTROL_START, FORMULA_START, xlsx_text_is_risky
 from imports.annotate.marks import CHUNK, MAX_PART_BYTES, _Refused
 
 _ATTRS = rb"((?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*\s*)"
@@ -21,8 +23,31 @@ _TAG = re.compile(rb"<(/?)((?:[^\s<>/=!?\"':]+:)?)([^\s<>/=!?\"':]+)" + _ATTRS +
 # Any element named f, with or without a namespace prefix: what must never reach the copy.
 _F_PLAIN = re.compile(rb"<f[\s/>]")
 _F_PREFIXED = re.compile(rb"<[^\s<>/=!?\"']*:f[\s/>]")
-# Text Excel would turn into a formula when the cell is edited (as stored in XML).
-_RISKY_START = re.compile(rb"(?:[=+\-@\t\r]|\xef\xbc\x9d|_x000[9dD]_|&#(?:0*9|0*13|x0*9|x0*[dD]);)")
+
+
+def _alternatives(chars: Iterable[str]) -> bytes:
+    return b"|".join(re.escape(c.encode()) for c in sorted(chars))
+
+
+# How text that may read like a formula starts in XML: with a tab or line break; or, after any
+# blanks, with a formula character, "_" (Excel's _x003D_ is "="), a character reference (&#61;
+# is "=" too) or the end of the text (the next run may go on). Only a first look: whether the
+# text is risky is decided on its decoded text.
+_RISKY_LEAD = (
+    rb"(?:"
+    + _alternatives(CONTROL_START)
+    + rb"|(?:"
+    + _alternatives(BLANKS)
+    + rb")*(?:&#|_|<|"
+    + _alternatives(FORMULA_START)
+    + rb"))"
+)
+# The rest of a <t> element (after "<t" and its prefix) whose text starts like that.
+_T_MAYBE_RISKY = rb"(?:\s[^>]*)?>" + _RISKY_LEAD
+# A character reference, or one of the five entities XML predefines (the markup check lets no
+# other through).
+_REFERENCE = re.compile(r"&(?:#x([0-9a-fA-F]+)|#([0-9]+)|(lt|gt|amp|quot|apos));")
+_PREDEFINED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
 _CONTROL_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|_(?=x[0-9a-fA-F]{4}_)")
 
@@ -40,6 +65,43 @@ def _esc(text: str) -> bytes:
     if "_x" in text or _CONTROL_CHAR.search(text):
         text = _CONTROL.sub(lambda m: f"_x{ord(m[0]):04X}_", text)
     return text.encode()
+
+
+def _reference(m: re.Match[str]) -> str:
+    if m[3] is not None:
+        return _PREDEFINED[m[3]]
+    code = int(m[1], 16) if m[1] is not None else int(m[2])
+    return chr(code) if code <= 0x10FFFF else "\ufffd"
+
+
+def _xml_unescape(raw: bytes) -> str:
+    """Element text as an XML parser reads it: character references and the predefined entities
+    resolved."""
+    text = raw.decode("utf-8", "replace")
+    return _REFERENCE.sub(_reference, text) if "&" in text else text
+
+
+@lru_cache(maxsize=8)
+def _string_patterns(p: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """The <t> elements of a string item and its phonetic runs (<rPh>), with prefix `p`."""
+    t = re.compile(b"<" + p + rb"t(?:\s[^>]*)?>([^<]*)</" + p + rb"t\s*>")
+    phonetic = re.compile(b"<" + p + rb"rPh(?=[\s/>])[^>]*?(?:/>|>.*?</" + p + rb"rPh\s*>)", re.S)
+    return t, phonetic
+
+
+def _string_risky(item: bytes, p: bytes) -> bool:
+    """Whether a string item (the content of <is> or <si>: plain text or rich-text runs) reads
+    like a formula once decoded (`xlsx_text_is_risky` reads Excel's _xHHHH_ escapes; joining
+    the runs first can only find more); phonetic guides are not part of the cell's text."""
+    t, phonetic = _string_patterns(p)
+    if b"rPh" in item:
+        item = phonetic.sub(b"", item)
+    return xlsx_text_is_risky("".join(_xml_unescape(m[1]) for m in t.finditer(item)))
+
+
+def _value_risky(raw: bytes) -> bool:
+    """Whether the XML text of a <v> (a formula's text result) reads like a formula."""
+    return xlsx_text_is_risky(_xml_unescape(raw))
 
 
 def _no_dtd(*args: object) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bisect
-import html
 import re
 from collections import deque
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from imports.annotate.markup import (
     _ATTRS,
     _F_PLAIN,
     _F_PREFIXED,
-    _RISKY_START,
+    _T_MAYBE_RISKY,
     _attrs,
     _check_markup,
     _check_no_formula,
@@ -27,9 +26,12 @@ from imports.annotate.markup import (
     _Chunks,
     _esc,
     _split_decl,
+    _string_risky,
     _top_level,
+    _value_risky,
+    _xml_unescape,
 )
-from imports.annotate.styles import _T_RISKY, _Styles
+from imports.annotate.styles import _Styles
 
 
 @dataclass
@@ -96,7 +98,10 @@ class _SheetCopier:
         self.cell = _Element(t(b"~c"))
         self.v = _Element(t(b"~v"))
         self.inline = _Element(t(b"~is"))
-        self.t_risky = re.compile(t(b"<~t") + _T_RISKY)
+        # Rows whose text may read like a formula: each such cell is decided on its decoded text.
+        self.t_maybe_risky = re.compile(t(b"<~t") + _T_MAYBE_RISKY)
+        self.inline_open = t(b"<~is")
+        self.inline_close = t(b"</~is>")
         self.plain_text = re.compile(t(b"<~t") + _ATTRS + t(b">[^<]*</~t>"))
         self.tpl_row = t(b"<~row%s>%s</~row>")
         self.tpl_text = t(b'<~c r="%s" s="%d" t="inlineStr"><~is><~t xml:space="preserve">%s</~t>')
@@ -175,18 +180,33 @@ class _SheetCopier:
     def _rows_with_risks(self, segment: bytes, starts: list[int]) -> set[int]:
         """Rows holding a formula, text that reads like one, a formula-string cell or cell
         metadata (it points at parts the copy leaves out)."""
-        patterns = [_F_PLAIN, _F_PREFIXED, _CELL_META, _STR_TYPE, self.t_risky]
+        patterns = [_F_PLAIN, _F_PREFIXED, _CELL_META, _STR_TYPE]
         if self.risky_strings:
             if self.sst_ref is None:
                 return set(range(len(starts)))
             patterns.append(self.sst_ref)
-        rows = {
-            bisect.bisect_right(starts, m.start()) - 1
-            for pattern in patterns
-            for m in pattern.finditer(segment)
-        }
+        positions = [m.start() for pattern in patterns for m in pattern.finditer(segment)]
+        positions += self._risky_inline(segment)
+        rows = {bisect.bisect_right(starts, pos) - 1 for pos in positions}
         rows.discard(-1)
         return rows
+
+    def _risky_inline(self, segment: bytes) -> list[int]:
+        """Where inline strings that read like a formula once decoded are: text that only may
+        (" 张三", "&#24352;") leaves its row to be copied as it is."""
+        found = []
+        decided = -1  # the <is> last decided: its other runs need no second look
+        for m in self.t_maybe_risky.finditer(segment):
+            begin = segment.rfind(self.inline_open, 0, m.start())
+            if 0 <= begin == decided:
+                continue
+            decided = begin
+            end = segment.find(self.inline_close, m.start())
+            if begin < 0 or end < 0 or segment.find(self.inline_close, begin, m.start()) >= 0:
+                found.append(m.start())  # not inside an inline string: rewrite the row to see
+            elif _string_risky(segment[segment.find(b">", begin) + 1 : end], self.p):
+                found.append(m.start())
+        return found
 
     def _row_end(self, segment: bytes, pos: int) -> int:
         tag = self.row_any.match(segment, pos)
@@ -269,12 +289,12 @@ class _SheetCopier:
             inner = self.inline.first(content) or b""
             if not self.plain_text.fullmatch(inner):
                 _check_xml(inner)  # rich text: runs with their own formatting
-            quote = self.t_risky.search(inner) is not None
+            quote = self.t_maybe_risky.search(inner) is not None and _string_risky(inner, self.p)
             return self.tpl_inline % (ref, self.styles.cell(base, mark, quote=quote), inner)
         if value is None:
             return self.tpl_empty % (ref, self.styles.cell(base, mark))
         if kind == b"str":  # a formula's text result: plain text now
-            quote = _RISKY_START.match(value) is not None
+            quote = _value_risky(value)
             return self.tpl_text % (ref, self.styles.cell(base, mark, quote=quote), value)
         quote = kind == b"s" and value.strip().isdigit() and int(value) in self.risky_strings
         return self.tpl_value % (ref, self.styles.cell(base, mark, quote=quote), kind, value)
@@ -297,7 +317,7 @@ class _SheetCopier:
         if attrs.get(b"t") != b"shared" or si is None:
             return text or None
         if text:  # the first cell of a shared formula holds its text for the others
-            self.shared[si] = (_unescape(text), ref.decode())
+            self.shared[si] = (_xml_unescape(text), ref.decode())
             return text
         if si not in self.shared:
             return None
@@ -367,8 +387,3 @@ def _kept(fragment: bytes, keep: frozenset[str]) -> bytes:
     for element in kept:
         _check_xml(element)
     return b"".join(kept)
-
-
-def _unescape(text: bytes) -> str:
-    """XML text as a string (expat-checked, so only the predefined and numeric references)."""
-    return html.unescape(text.decode())

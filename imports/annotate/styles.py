@@ -8,7 +8,16 @@ import zipfile
 from dataclasses import dataclass
 
 from imports.annotate.marks import ERROR_RGB, NS_MAIN, WARNING_RGB, _Refused
-from imports.annotate.markup import _ATTRS, _attrs, _check_markup, _check_xml, _Chunks, _split_decl
+from imports.annotate.markup import (
+    _ATTRS,
+    _T_MAYBE_RISKY,
+    _attrs,
+    _check_markup,
+    _check_xml,
+    _Chunks,
+    _split_decl,
+    _string_risky,
+)
 
 _DEFAULT_STYLES = (
     b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet xmlns="'
@@ -158,12 +167,10 @@ _STYLE_LISTS = ((b"fonts", b"font"), (b"fills", b"fill"), (b"cellXfs", b"xf"))
 
 # --- shared strings --------------------------------------------------------------------------
 
-_T_RISKY = rb"(?:\s[^>]*)?>(?:[=+\-@\t\r]|\xef\xbc\x9d|_x000[9dD]_|&#(?:0*9|0*13|x0*9|x0*[dD]);)"
-
 
 def _copy_strings(source: zipfile.ZipFile, target: zipfile.ZipFile, path: str) -> set[int]:
     """Copy sharedStrings.xml as it is (after the markup check); return the indices of strings
-    that start like a formula, so the cells using them get the quote prefix."""
+    that read like a formula once decoded, so the cells using them get the quote prefix."""
     risky: set[int] = set()
     with source.open(path) as stream, target.open("xl/sharedStrings.xml", "w") as out:
         chunks = _Chunks(stream, source.getinfo(path).file_size, None)
@@ -173,10 +180,8 @@ def _copy_strings(source: zipfile.ZipFile, target: zipfile.ZipFile, path: str) -
         _check_markup(head)
         out.write(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n')
         buf = buf[root.start() :]
-        si_start = re.compile(b"<" + p + rb"si[\s/>]")
-        t_risky = re.compile(b"<" + p + b"t" + _T_RISKY)
+        strings = _StringItems(p)
         end = b"</" + p + b"si>"
-        seen = 0
         while True:
             chunk = chunks.next()
             if chunk:
@@ -189,13 +194,46 @@ def _copy_strings(source: zipfile.ZipFile, target: zipfile.ZipFile, path: str) -
                 cut = len(buf)
             segment, buf = buf[:cut], buf[cut:]
             _check_markup(segment)
-            last = 0
-            for m in t_risky.finditer(segment):
-                seen += len(si_start.findall(segment, last, m.start()))
-                last = m.start()
-                risky.add(seen - 1)
-            seen += len(si_start.findall(segment, last))
+            risky |= strings.risky(segment)
             out.write(segment)
             if not chunk:
                 break
     return risky
+
+
+class _StringItems:
+    """Counts the <si> items of sharedStrings.xml segment by segment (each segment ends with a
+    whole item) and finds the risky ones: a quick look for text that may start like a formula,
+    then the decoded text of just those items."""
+
+    def __init__(self, p: bytes) -> None:
+        self.p = p
+        self.open = b"<" + p + b"si"
+        self.start = re.compile(self.open + rb"[\s/>]")
+        self.end = b"</" + p + b"si>"
+        self.maybe = re.compile(b"<" + p + b"t" + _T_MAYBE_RISKY)
+        self.seen = 0  # items started so far
+
+    def risky(self, segment: bytes) -> set[int]:
+        found: set[int] = set()
+        last = 0
+        decided = -1
+        for m in self.maybe.finditer(segment):
+            self.seen += len(self.start.findall(segment, last, m.start()))
+            last = m.start()
+            index = self.seen - 1
+            if index < 0 or index == decided:
+                continue
+            decided = index
+            if _string_risky(self._item(segment, m.start()), self.p):
+                found.add(index)
+        self.seen += len(self.start.findall(segment, last))
+        return found
+
+    def _item(self, segment: bytes, inside: int) -> bytes:
+        """The content of the item holding position `inside` (b"" outside any)."""
+        start = segment.rfind(self.open, 0, inside)
+        close = segment.find(self.end, inside)
+        if start < 0 or close < 0:
+            return b""
+        return segment[segment.find(b">", start) + 1 : close]

@@ -190,6 +190,18 @@ def test_it_drops_control_characters_and_keeps_newlines(school: School) -> None:
     assert ws.cell(7, 9).value == "一等奖"
 
 
+def test_text_that_reads_like_a_formula_once_written_is_quoted(school: School) -> None:
+    # The quote prefix is decided on the text as written: control characters dropped first.
+    texts = ["\x07=1+1", " @SUM(A1)", "\n-1", "讲座"]
+    for text in texts:
+        approved_request(school, records=1, content=text)
+    ws = openpyxl.load_workbook(io.BytesIO(_export(school))).active
+    shown = [(ws.cell(r, 5).value, ws.cell(r, 5).quotePrefix) for r in range(7, 7 + len(texts))]
+    assert sorted(shown) == sorted(
+        [("=1+1", True), (" @SUM(A1)", True), ("\n-1", True), ("讲座", False)]
+    )
+
+
 def test_it_joins_several_awards_with_the_chinese_comma() -> None:
     assert (
         awards_joined("一等奖, 二等奖，三等奖;优秀\n最佳") == "一等奖、二等奖、三等奖、优秀、最佳"

@@ -152,7 +152,7 @@ def registry(make_student: StudentMaker, credit_settings: None) -> dict[str, str
 
 def with_shared_strings(data: bytes) -> bytes:
     """`data` (openpyxl writes inline strings) with every inline string of the first sheet moved
-    to a sharedStrings.xml part, as Excel and WPS write them."""
+    to a sharedStrings.xml part as it is (rich text too), as Excel and WPS write them."""
     strings: dict[bytes, int] = {}
 
     def shared(match: re.Match[bytes]) -> bytes:
@@ -165,7 +165,7 @@ def with_shared_strings(data: bytes) -> bytes:
             content = source.read(info.filename)
             if info.filename == "xl/worksheets/sheet1.xml":
                 content = re.sub(
-                    rb'(<c r="[A-Z]+\d+"(?: s="\d+")?) t="inlineStr"><is><t>(.*?)</t></is></c>',
+                    rb'(<c r="[A-Z]+\d+"(?: s="\d+")?) t="inlineStr"><is>(.*?)</is></c>',
                     shared,
                     content,
                 )
@@ -183,7 +183,7 @@ def with_shared_strings(data: bytes) -> bytes:
                     b'.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
                 )
             target.writestr(info, content)
-        items = b"".join(b"<si><t>%s</t></si>" % text for text in strings)
+        items = b"".join(b"<si>%s</si>" % item for item in strings)
         target.writestr(
             "xl/sharedStrings.xml",
             b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import re
+import shutil
+import subprocess
 import tracemalloc
 import zipfile
 from datetime import datetime
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -17,6 +21,8 @@ from python_calamine import CalamineWorkbook
 
 from imports.annotate import AUTHOR, SHEET_NAME, AnnotateError, marks, roster_annotate
 from imports.roster import CODE_LABELS, Problem, RosterReport, roster_check
+from imports.services import roster_upload_create, roster_validate
+from tests.conftest import School, need
 from tests.imports.conftest import (
     GOOD,
     fake_lookups,
@@ -436,3 +442,168 @@ def test_a_roster_sheet_named_like_ours_is_kept_beside_the_new_explanation() -> 
     copy = open_xlsx(annotated(data, judged(data)))
     assert copy.sheetnames == [SHEET_NAME, SHEET_NAME + "（本次）"]
     assert copy.worksheets[0]["H7"].fill.start_color.rgb == RED
+
+
+# --- text that reads like a formula only once decoded ------------------------------------------
+
+# (XML inside <is> or <si>, the text openpyxl reads back): a formula character written as a
+# character reference (decimal or hex), behind blanks, or as Excel's _xHHHH_ escape, which Excel
+# shows as the character (openpyxl and LibreOffice show the escape as it is).
+READS_LIKE_A_FORMULA = [
+    (
+        b'<t>&#61;HYPERLINK("http://x.invalid","\xe7\x82\xb9")</t>',
+        '=HYPERLINK("http://x.invalid","点")',
+    ),
+    (b"<t>&#x3D;1+1</t>", "=1+1"),
+    (b"<t>&#0061;1</t>", "=1"),
+    (b"<t>&#43;1</t>", "+1"),
+    (b"<t>&#45;1</t>", "-1"),
+    (b"<t>&#64;SUM(A1)</t>", "@SUM(A1)"),
+    (b"<t>&#xFF1D;1</t>", "＝1"),
+    (b"<t>&#xff1d;1</t>", "＝1"),
+    (b"<t>&#9;=1</t>", "\t=1"),
+    (b"<t>&#10;=1</t>", "\n=1"),
+    (b"<t>&#x0D;=1</t>", "\r=1"),
+    (b'<t xml:space="preserve"> =1+1</t>', " =1+1"),
+    (b"<t>&#32;&#x3D;1</t>", " =1"),
+    (b"<t>&#x3000;-1</t>", "\u3000-1"),
+    (b"<t>_x003D_1+1</t>", "_x003D_1+1"),
+    (b"<t>&#95;x003D_1</t>", "_x003D_1"),
+    (b"<r><t>&#32;</t></r><r><rPr><b/></rPr><t>&#61;1</t></r>", " =1"),
+]
+# Ordinary text, whatever references it is written with: no quote prefix.
+PLAIN_TEXT = [
+    (b"<t>&amp;foo</t>", "&foo"),
+    (b"<t>&#38;foo</t>", "&foo"),
+    (b"<t>&amp;#61;1</t>", "&#61;1"),
+    (b"<t>&lt;=1</t>", "<=1"),
+    (b"<t>&#20013;=1</t>", "中=1"),
+    (b"<t>_x005F_x003D_1</t>", "_x005F_x003D_1"),  # Excel shows "_x003D_1"
+    (b"<t>&#32;&#24352;&#19977;</t>", " 张三"),
+    (b'<t>\xe5\xbc\xa0</t><rPh sb="0" eb="1"><t>=zhang</t></rPh>', "张"),  # phonetic guide
+]
+
+
+def _hand_written(cells: list[bytes], *, shared: bool) -> bytes:
+    """A roster whose 奖项内容 in rows 7, 8, … is `cells` (cell XML with {ref}), written into the
+    sheet by hand; with `shared`, every inline string moves to sharedStrings.xml as it is. Row 7
+    is faulty (乡级), so the copy is made."""
+    rows = [row(活动等级="乡级" if i == 0 else "校级", 内容=f"活动{i}") for i in range(len(cells))]
+    data = roster_xlsx(rows)
+
+    def award(match: re.Match[bytes]) -> bytes:
+        number = int(match[1])
+        return cells[number - 7].replace(b"{ref}", b"I%d" % number) if number >= 7 else match[0]
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                content = re.sub(rb'<c r="I(\d+)" t="inlineStr"><is>.*?</is></c>', award, content)
+            target.writestr(info, content)
+    return with_shared_strings(out.getvalue()) if shared else out.getvalue()
+
+
+def _inline(xml: bytes) -> bytes:
+    return b'<c r="{ref}" t="inlineStr"><is>' + xml + b"</is></c>"
+
+
+STRING_CELLS = [_inline(xml) for xml, _text in READS_LIKE_A_FORMULA + PLAIN_TEXT]
+STRING_TEXTS = [(text, True) for _xml, text in READS_LIKE_A_FORMULA] + [
+    (text, False) for _xml, text in PLAIN_TEXT
+]
+
+
+def _assert_quoted_as_decoded(
+    out: bytes, expected: list[tuple[str, bool]], *, shared: bool = False
+) -> None:
+    """Rows 7, 8, … of column I hold `expected` (text, quote prefix?) as text cells, and no
+    sheet of the copy holds a formula."""
+    for name, xml in sheet_xml(out).items():
+        assert FORMULA_TAG.search(xml) is None, name
+    ws = open_xlsx(out).worksheets[0]
+    for number, (text, quoted) in enumerate(expected, start=7):
+        cell = ws.cell(row=number, column=9)
+        # openpyxl reads the escaped underscore (_x005F_), in shared strings only.
+        value = text.replace("_x005F_", "_") if shared else text
+        assert (cell.value, cell.data_type) == (value, "s"), cell.coordinate
+        assert cell.quotePrefix is quoted, (cell.coordinate, text)
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["inline", "shared strings"])
+def test_text_written_with_character_references_is_judged_on_its_decoded_text(
+    shared: bool,
+) -> None:
+    data = _hand_written(STRING_CELLS, shared=shared)
+    report = judged(data)
+    assert [(p.row, p.code) for p in report.errors] == [(7, "unknown_level")]
+    out = annotated(data, report)
+    _assert_quoted_as_decoded(out, STRING_TEXTS, shared=shared)
+    # The text itself is copied as the user's file writes it, references and all.
+    with zipfile.ZipFile(io.BytesIO(out)) as copy:
+        part = copy.read("xl/sharedStrings.xml" if shared else "xl/worksheets/sheet1.xml")
+    for xml, _text in READS_LIKE_A_FORMULA + PLAIN_TEXT:
+        assert (b"<si>" if shared else b"<is>") + xml in part, xml
+    # calamine (the reader) reads the same texts from the copy as from the upload.
+    column = [
+        r[8]
+        for r in CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0).to_python()
+    ]
+    again = [
+        r[8]
+        for r in CalamineWorkbook.from_filelike(io.BytesIO(out)).get_sheet_by_index(0).to_python()
+    ]
+    assert again[: len(column)] == column
+
+
+def test_a_formulas_text_result_written_with_references_gets_the_quote_prefix() -> None:
+    cells = [
+        b'<c r="{ref}" t="str"><v>&#61;1+1</v></c>',
+        b'<c r="{ref}" t="str"><v>&#x20;&#43;1</v></c>',
+        b'<c r="{ref}" t="str"><v>&#38;x</v></c>',
+    ]
+    data = _hand_written(cells, shared=False)
+    out = annotated(data, judged(data))
+    _assert_quoted_as_decoded(out, [("=1+1", True), (" +1", True), ("&x", False)])
+
+
+def test_an_upload_with_such_text_comes_back_quoted(
+    school: School, registry: dict[str, str]
+) -> None:
+    data = _hand_written(STRING_CELLS, shared=True)
+    upload = roster_upload_create(user=school.bob, fileobj=io.BytesIO(data), filename="名单.xlsx")
+    done = roster_validate(upload_id=upload.pk)
+    assert done is not None and done.error_count == 1 and done.annotated
+    with done.annotated.open("rb") as stored:
+        _assert_quoted_as_decoded(stored.read(), STRING_TEXTS, shared=True)
+
+
+def test_libreoffice_shows_such_cells_as_their_text(tmp_path: Path) -> None:
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    need(soffice is not None, "LibreOffice (soffice)")
+    data = _hand_written(STRING_CELLS, shared=True)
+    (tmp_path / "annotated.xlsx").write_bytes(annotated(data, judged(data)))
+    subprocess.run(
+        [
+            str(soffice),
+            f"-env:UserInstallation=file://{tmp_path}/lo-profile",
+            "--headless",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76",
+            "--outdir",
+            str(tmp_path),
+            str(tmp_path / "annotated.xlsx"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    with (tmp_path / "annotated.csv").open(encoding="utf-8", newline="") as fh:
+        lines = list(csv.reader(fh))
+    # Text, not a computed value ("=1+1", not 2). LibreOffice may show a CR as a line break,
+    # and reads the escaped underscore (_x005F_) but no other _xHHHH_ escape.
+    shown = [line[8].replace("\r", "\n") for line in lines[6 : 6 + len(STRING_TEXTS)]]
+    assert shown == [
+        text.replace("\r", "\n").replace("_x005F_", "_") for text, _quoted in STRING_TEXTS
+    ]
