@@ -23,12 +23,20 @@ sysdeps:
 sysdeps-test:
 	@bash scripts/sysdeps.sh test
 
+# `make run [PORT=8101] [DEBUG=1]`: the demo as its users see it, on loopback over plain HTTP.
+# DEBUG is off, so errors answer with the app's own Chinese pages (DEBUG=1: Django's debug pages);
+# static files come straight from static/ and the apps (no collectstatic); the PDFs' QR codes and
+# `demo_logins` give the address served here unless BULU_PUBLIC_URL says otherwise.
+PORT ?= 8000
+RUN_ENV := DEBUG=$${DEBUG:-0} BULU_STATIC_FROM_SOURCE=1 BULU_RUN_ADDRESS=127.0.0.1:$(PORT) \
+	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 SECURE_HSTS_SECONDS=0
+
 run: $(STAMP) sysdeps
 	@mkdir -p var
-	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
-	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo
-	@DEBUG=$${DEBUG:-1} $(PY) manage.py demo_logins
-	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 127.0.0.1:8000
+	$(RUN_ENV) $(PY) manage.py migrate --noinput
+	$(RUN_ENV) $(PY) manage.py seed_demo
+	@$(RUN_ENV) $(PY) manage.py demo_logins
+	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

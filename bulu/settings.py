@@ -46,6 +46,8 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# A refused form answers with the app's own Chinese 403 page (bulu.errors), not Django's.
+CSRF_FAILURE_VIEW = "bulu.errors.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -183,12 +185,18 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "var" / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
+# Production serves the collected, hashed and compressed copies (collectstatic). `make run` (DEBUG
+# off, BULU_STATIC_FROM_SOURCE=1) and DEBUG serve them straight from static/ and the apps
+# (WhiteNoise's finders, changes picked up at once): no collectstatic on every start.
+STATIC_FROM_SOURCE = DEBUG or env.bool("BULU_STATIC_FROM_SOURCE", default=False)
+WHITENOISE_USE_FINDERS = STATIC_FROM_SOURCE
+WHITENOISE_AUTOREFRESH = STATIC_FROM_SOURCE
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
+            if STATIC_FROM_SOURCE
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
@@ -326,7 +334,12 @@ BULU_REQUIRE_ONLINE_SUBMISSION = env.bool("BULU_REQUIRE_ONLINE_SUBMISSION", defa
 BULU_CADRE_TERM_TOLERANCE_DAYS = env.int("BULU_CADRE_TERM_TOLERANCE_DAYS", default=14)
 
 # PDFs (documents): the address printed in their QR codes, time limits, the verify page's rate.
-BULU_PUBLIC_URL = env.str("BULU_PUBLIC_URL", default="http://127.0.0.1:8000")
+# The address is the configured one, never the one a request came in on (the worker has no request,
+# and a PDF must not depend on who asked first); without it, the address `make run` serves (it
+# passes BULU_RUN_ADDRESS=127.0.0.1:$(PORT)). `demo_logins` prints it too.
+BULU_PUBLIC_URL = env.str("BULU_PUBLIC_URL", default="") or (
+    "http://" + env.str("BULU_RUN_ADDRESS", default="127.0.0.1:8000")
+)
 BULU_PDF_WEB_TIMEOUT = env.float("BULU_PDF_WEB_TIMEOUT", default=30.0)
 BULU_PDF_TASK_SOFT_LIMIT = env.int("BULU_PDF_TASK_SOFT_LIMIT", default=300)
 # An archive download renders at most this many missing PDFs itself; the worker does the rest.

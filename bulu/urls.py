@@ -38,3 +38,9 @@ urlpatterns = [
     path("", include("documents.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# The app's own error pages (bulu.errors); with DEBUG=1 Django shows its debug pages instead.
+handler400 = "bulu.errors.bad_request"
+handler403 = "bulu.errors.permission_denied"
+handler404 = "bulu.errors.page_not_found"
+handler500 = "bulu.errors.server_error"

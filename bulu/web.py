@@ -22,7 +22,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.defaults import permission_denied
 
 from accounts.models import User
 from bulu.exceptions import AccessDenied, ApplicationError
@@ -39,6 +38,8 @@ class DomainErrorMiddleware:
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
         if isinstance(exc, AccessDenied):
+            from bulu.errors import permission_denied  # bulu.errors uses back_url below
+
             return permission_denied(request, PermissionDenied(exc.message))
         if isinstance(exc, ApplicationError):
             messages.error(request, exc.message)

@@ -22,7 +22,7 @@ class DocumentsConfig(AppConfig):
             request_changed_listen,
             request_check_register,
         )
-        from documents import checks  # noqa: F401  (registers the font check)
+        from documents import checks  # noqa: F401  (registers the font and address checks)
         from documents.panels import render_failed_panel
         from documents.services import documents_schedule
 

@@ -1,5 +1,6 @@
 """System checks: PDFs need a CJK font and HarfBuzz subsetting, or they come out as boxes
-(or take seconds per page). Checked without importing WeasyPrint (its import is slow)."""
+(or take seconds per page), and a public address their QR codes can point to. Checked without
+importing WeasyPrint (its import is slow)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core import checks
+from django.http.request import validate_host
 
 # Body text (宋体-like) and the signature style (楷体); fallbacks when the first is missing.
 BODY_FONTS = ("AR PL UMing CN", "Noto Serif CJK SC", "Noto Sans CJK SC", "WenQuanYi Micro Hei")
@@ -72,3 +76,36 @@ def pdf_fonts_check(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> 
             )
         )
     return found
+
+
+@checks.register()
+def public_url_check(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[Any]:
+    """Every PDF's QR code and 核验 link are built from BULU_PUBLIC_URL."""
+    url = settings.BULU_PUBLIC_URL
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.hostname and not (parts.query or parts.fragment):
+        return []
+    return [
+        checks.Error(
+            f"BULU_PUBLIC_URL {url!r} is not an absolute http(s) address: the PDFs' QR codes and "
+            "核验 links are built from it.",
+            hint="e.g. BULU_PUBLIC_URL=https://bulu.example.edu.cn (the address users open)",
+            id="documents.E004",
+        )
+    ]
+
+
+@checks.register(deploy=True)
+def public_url_host_check(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[Any]:
+    """A deployment that forgot BULU_PUBLIC_URL prints QR codes no one can open."""
+    host = urlsplit(settings.BULU_PUBLIC_URL).hostname
+    if not host or validate_host(host, settings.ALLOWED_HOSTS):
+        return []
+    return [
+        checks.Warning(
+            f"BULU_PUBLIC_URL's host {host!r} is not in ALLOWED_HOSTS: every PDF's QR code and "
+            "核验 link would point to an address this deployment does not answer.",
+            hint="set BULU_PUBLIC_URL to the address users open, e.g. https://bulu.example.edu.cn",
+            id="documents.W002",
+        )
+    ]

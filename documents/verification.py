@@ -19,9 +19,9 @@ from datetime import UTC
 from typing import Literal
 
 from django.conf import settings
-from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from bulu.addresses import public_url
 from bulu.workflow.models import ApprovalRecord, BackfillRequest, Decision
 
 SALT = "bulu.documents.verification"
@@ -77,7 +77,7 @@ def code_for(*, request: BackfillRequest, records: list[ApprovalRecord]) -> str:
 
 
 def verify_url(code: str) -> str:
-    return settings.BULU_PUBLIC_URL.rstrip("/") + reverse("documents:verify", args=[code])
+    return public_url("documents:verify", code)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 # otherwise says what to install. "app": PDF rendering; "test": also the browser for UI tests.
 set -euo pipefail
 want=(fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai libharfbuzz-subset0)
-# LibreOffice: tests open the workbooks the app writes in a real spreadsheet program.
-if [ "${1:-app}" = "test" ]; then want+=(chromium poppler-utils libreoffice-calc-nogui); fi
+# LibreOffice: tests open the workbooks the app writes in a real spreadsheet program; zbar reads
+# the PDFs' QR codes back.
+if [ "${1:-app}" = "test" ]; then want+=(chromium poppler-utils libreoffice-calc-nogui zbar-tools); fi
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

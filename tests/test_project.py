@@ -19,6 +19,7 @@ def test_it_passes_check_deploy_with_debug_off_and_real_secrets() -> None:
         "DEBUG": "0",
         "SECRET_KEY": "k7#Qm2!vX9pL4$wR8zT1^bN6&cY3*hF5jD0@sG2%aE7+uI9-oP4=lK8~nM1(qW6)",
         "ALLOWED_HOSTS": "bulu.example.edu.cn",
+        "BULU_PUBLIC_URL": "https://bulu.example.edu.cn",
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

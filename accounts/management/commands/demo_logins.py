@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 
 from accounts.demo import DEMO_PASSWORD, PERSONAS
 from accounts.models import Membership, User
+from bulu.addresses import public_url
 
 
 def _width(text: str) -> int:
@@ -71,4 +72,4 @@ class Command(BaseCommand):
             return
         self.stdout.write("演示账号（密码均为演示密码；如已在系统中修改，以修改后的为准）：")
         self.stdout.write(format_table(["角色", "账号", "密码", "姓名", "说明"], rows))
-        self.stdout.write("登录地址：http://127.0.0.1:8000/login/")
+        self.stdout.write(f"登录地址：{public_url('login')}")
