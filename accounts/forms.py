@@ -10,6 +10,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Membership, Organization, RoleChange, User
+from bulu import limits
+from bulu.forms import LimitedCharField
 
 
 class RegistryUploadForm(forms.Form):
@@ -92,9 +94,9 @@ class RoleChangeProposeForm(forms.Form):
         choices=RoleChange.Action.choices,
         initial=RoleChange.Action.GRANT,
     )
-    reason = forms.CharField(
+    reason = LimitedCharField(
         label=gettext_lazy("说明"),
-        max_length=300,
+        max_length=limits.ROLE_CHANGE_REASON,
         required=False,
         help_text=gettext_lazy("例如：新任辅导员、调岗。"),
     )
@@ -110,4 +112,6 @@ class RoleChangeProposeForm(forms.Form):
 
 
 class RoleChangeRefuseForm(forms.Form):
-    reason = forms.CharField(label=gettext_lazy("拒绝理由"), max_length=300, required=False)
+    reason = LimitedCharField(
+        label=gettext_lazy("拒绝理由"), max_length=limits.ROLE_CHANGE_REASON, required=False
+    )

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from bulu import limits
 from bulu.exceptions import ApplicationError
 
 
@@ -221,7 +222,9 @@ class RoleChange(models.Model):
         related_name="+",
     )
     decided_at = models.DateTimeField(_("确认/拒绝时间"), null=True, blank=True)
-    reason = models.CharField(_("说明"), max_length=300, blank=True, default="")
+    reason = models.CharField(
+        _("说明"), max_length=limits.ROLE_CHANGE_REASON, blank=True, default=""
+    )
 
     objects = RoleChangeQuerySet.as_manager()
 

@@ -11,6 +11,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 from accounts.models import Membership, Organization, RoleChange, User
 from accounts.roles import APPROVER_ROLES, CENTER_STAFF_GROUP, ROLE_ORG_KINDS, ROLE_PERMISSIONS
 from accounts.selectors import user_scope_forget
+from bulu import limits
 from bulu.exceptions import AccessDenied, ApplicationError
 
 
@@ -173,6 +174,8 @@ def role_change_propose(
     _manager_check(actor)
     if actor.pk == user.pk:
         raise _self_change()
+    reason = reason.strip()
+    limits.texts_ensure_fit(RoleChange, {"reason": reason})
     if action not in RoleChange.Action.values:
         raise ApplicationError(_("未知的角色操作：%(action)s") % {"action": action})
     _role_check(organization=organization, role=role)
@@ -203,7 +206,7 @@ def role_change_propose(
             source=source,
             proposed_by=actor,
             proposed_at=now,
-            reason=reason.strip()[:300],
+            reason=reason,
         )
         if not two_person or actor.is_superuser:
             _apply(change)
@@ -247,6 +250,8 @@ def role_change_confirm(*, change: RoleChange, actor: User) -> RoleChange:
 def role_change_refuse(*, change: RoleChange, actor: User, reason: str = "") -> RoleChange:
     """Refuse a pending change (its proposer may withdraw it this way); nothing takes effect."""
     _manager_check(actor)
+    reason = reason.strip()
+    limits.text_ensure_fits(reason, limit=limits.ROLE_CHANGE_REASON, label=_("拒绝理由"))
     with transaction.atomic():
         row = _lock_pending(change)
         if actor.pk == row.user_id:
@@ -254,8 +259,8 @@ def role_change_refuse(*, change: RoleChange, actor: User, reason: str = "") -> 
         row.status = RoleChange.Status.REFUSED
         row.decided_by = actor
         row.decided_at = timezone.now()
-        if reason.strip():
-            row.reason = reason.strip()[:300]
+        if reason:
+            row.reason = reason
         row.save()
     return row
 

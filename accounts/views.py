@@ -280,6 +280,7 @@ def _roles_page(request: HttpRequest, *, form: RoleChangeProposeForm | None = No
             "pending": list(role_changes_pending(user=user)),
             "page": page,
             "form": form if may_manage else None,
+            "refuse_form": RoleChangeRefuseForm(),
             "may_manage": may_manage,
         },
     )
@@ -334,8 +335,9 @@ def role_change_decide_view(request: HttpRequest, pk: int, decision: str) -> Htt
             messages.success(request, _("已确认，角色调整已生效。"))
         else:
             form = RoleChangeRefuseForm(request.POST)
-            reason = form.cleaned_data["reason"] if form.is_valid() else ""
-            role_change_refuse(change=change, actor=user, reason=reason)
+            if not form.is_valid():  # nothing refused: the reason is refused, not dropped
+                raise ApplicationError("".join(map(str, form.errors["reason"])))
+            role_change_refuse(change=change, actor=user, reason=form.cleaned_data["reason"])
             messages.success(request, _("已拒绝该角色调整。"))
     except AccessDenied:
         raise

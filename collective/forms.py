@@ -8,9 +8,12 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
+from bulu import limits
+from bulu.forms import LimitedCharField
 from bulu.workflow.models import BackfillRequest
 from collective.models import CollectiveRequest, LetterLine, LetterTier
 from collective.selectors import flagged_rows
+from collective.services import TEXTS
 from imports.forms import StandardItemSelect
 from imports.models import CreditStandardItem, CreditType
 
@@ -71,6 +74,7 @@ class CollectiveForm(forms.ModelForm[CollectiveRequest]):
             "prevention": forms.Textarea(attrs={"rows": 3}),
             "summary": forms.Textarea(attrs={"rows": 3}),
         }
+        field_classes = dict.fromkeys(TEXTS, LimitedCharField)
         labels = {"credit_details": _("积分明细补充说明")}
         help_texts = {
             "case": _("只受理这两种情形；其他原因（如本人未报名、未签到）不属于集体补录。"),
@@ -144,7 +148,7 @@ class TierForm(forms.Form):
         queryset=CreditType.objects.none(),
         required=False,
     )
-    award = forms.CharField(label=_("奖项档次"), max_length=100)
+    award = LimitedCharField(label=_("奖项档次"), max_length=limits.AWARD_TIER)
     points = forms.DecimalField(
         label=_("分值"), max_digits=7, decimal_places=2, min_value=0, widget=POINTS
     )
@@ -227,4 +231,4 @@ def exclusion_rows(request: BackfillRequest, posted: Mapping[str, str] | None) -
         else:
             checked, reason = e.excluded, e.excluded_reason
         rows.append({"entry": e, "checked": checked, "reason": reason})
-    return {"exclusions": rows}
+    return {"exclusions": rows, "note_max": limits.NOTE}

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from bulu import limits
 from bulu.workflow.models import BackfillRequest
 from imports.models import CreditStandardItem, CreditType, RosterUpload
 
@@ -27,7 +28,7 @@ class CollectiveRequest(BackfillRequest):
 
     case = models.CharField(_("补录情形"), max_length=16, choices=Case.choices, blank=True)
     # 申请书 (附件2)
-    activity_name = models.CharField(_("活动名称"), max_length=200, blank=True)
+    activity_name = models.CharField(_("活动名称"), max_length=limits.NAME, blank=True)
     standard_item = models.ForeignKey(
         CreditStandardItem,
         verbose_name=_("认定标准条目"),
@@ -44,17 +45,19 @@ class CollectiveRequest(BackfillRequest):
         _("共计分值"), max_digits=9, decimal_places=2, null=True, blank=True
     )
     # 申请单 (附件3)
-    contact_phone = models.CharField(_("联系电话"), max_length=32, blank=True)
+    contact_phone = models.CharField(_("联系电话"), max_length=limits.PHONE, blank=True)
     activity_start = models.DateField(_("活动开始日期"), null=True, blank=True)
     activity_end = models.DateField(_("活动结束日期"), null=True, blank=True)
-    location = models.CharField(_("活动地点"), max_length=200, blank=True)
-    credit_details = models.TextField(_("积分明细"), blank=True)
-    reason = models.TextField(_("申请理由"), blank=True)
+    location = models.CharField(_("活动地点"), max_length=limits.NAME, blank=True)
+    credit_details = models.TextField(_("积分明细"), max_length=limits.LONG_TEXT, blank=True)
+    reason = models.TextField(_("申请理由"), max_length=limits.LONG_TEXT, blank=True)
     # 情况说明 (附件5), case (二) only
-    cause = models.TextField(_("原因分析"), blank=True)
-    correct_procedure = models.TextField(_("正常的流程/方法"), blank=True)
-    prevention = models.TextField(_("今后如何避免"), blank=True)
-    summary = models.TextField(_("活动总结"), blank=True)
+    cause = models.TextField(_("原因分析"), max_length=limits.LONG_TEXT, blank=True)
+    correct_procedure = models.TextField(
+        _("正常的流程/方法"), max_length=limits.LONG_TEXT, blank=True
+    )
+    prevention = models.TextField(_("今后如何避免"), max_length=limits.LONG_TEXT, blank=True)
+    summary = models.TextField(_("活动总结"), max_length=limits.LONG_TEXT, blank=True)
     # 人员信息 (附件4): the current roster; earlier versions stay in RosterUpload.
     roster = models.ForeignKey(
         RosterUpload,
@@ -130,7 +133,7 @@ class LetterTier(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    award = models.CharField(_("奖项档次"), max_length=100)
+    award = models.CharField(_("奖项档次"), max_length=limits.AWARD_TIER)
     points = models.DecimalField(_("分值"), max_digits=7, decimal_places=2)
     order = models.PositiveSmallIntegerField(default=0)
 

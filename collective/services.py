@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organization, User
 from accounts.selectors import organizations_acted_for
+from bulu import limits
 from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.files import atomic_with_files
 from bulu.workflow import routing
@@ -77,6 +78,18 @@ class TierData:
 
 # Children of the request, replaced as a whole when given (None leaves them as they are).
 CHILDREN = ("extra_lines", "tiers")
+# The typed texts, each refused over its field's limit (`bulu.limits`).
+TEXTS = (
+    "activity_name",
+    "contact_phone",
+    "location",
+    "credit_details",
+    "reason",
+    "cause",
+    "correct_procedure",
+    "prevention",
+    "summary",
+)
 
 
 @dataclass
@@ -134,6 +147,7 @@ def _ensure_letter(data: CollectiveData, main_type_id: int | None) -> None:
         tier_type = None if tier.credit_type_id == main_type_id else tier.credit_type_id
         if not award:
             raise ApplicationError(_("奖项档次请写明奖项名称（如 一等奖、参与）。"))
+        limits.texts_ensure_fit(LetterTier, {"award": award})
         if tier.points is None or tier.points <= 0:
             raise ApplicationError(_("奖项档次“%(award)s”的分值应大于 0。") % {"award": award})
         if tier_type is not None and tier_type not in seen:
@@ -150,6 +164,7 @@ def collective_request_update(
     *, request: CollectiveRequest, actor: User, data: CollectiveData
 ) -> CollectiveRequest:
     request_ensure_editable(request, actor)
+    limits.texts_ensure_fit(CollectiveRequest, {name: getattr(data, name) for name in TEXTS})
     if data.case and data.case not in CollectiveRequest.Case.values:
         raise ApplicationError(_("集体活动补录只受理《办法》第二条的两种情形，请选择其中一种。"))
     _ensure_finished(data.activity_start, data.activity_end)
@@ -165,7 +180,8 @@ def collective_request_update(
         if field.name not in CHILDREN:
             setattr(request, field.name, getattr(data, field.name))
     if data.activity_name.strip():
-        request.title = _("%(activity)s积分补录") % {"activity": data.activity_name.strip()}
+        title = _("%(activity)s积分补录") % {"activity": data.activity_name.strip()}
+        request.title = title[: limits.TITLE]  # made from the name: never refused for its length
     with transaction.atomic():
         request.save()
         if data.extra_lines is not None:
@@ -424,10 +440,16 @@ def collective_review_rows(
                 _("第 %(row)s 行（%(name)s）不予发放，请写明原因。")
                 % {"row": entry.excel_row, "name": entry.name}
             )
+        limits.text_ensure_fits(
+            str(reason).strip(),
+            limit=limits.NOTE,
+            label=_("第 %(row)s 行（%(name)s）不予发放的原因")
+            % {"row": entry.excel_row, "name": entry.name},
+        )
     for entry in flagged.values():
         reason = payload.get(entry.pk)
         entry.excluded = reason is not None
-        entry.excluded_reason = str(reason or "").strip()[:200]
+        entry.excluded_reason = str(reason or "").strip()
     RosterEntry.objects.bulk_update(list(flagged.values()), ["excluded", "excluded_reason"])
 
 

@@ -6,6 +6,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
+from bulu import limits
+from bulu.forms import LimitedCharField
 from bulu.workflow.models import Window
 from bulu.workflow.registry import kind_choices
 from exports.selectors import ExportFilters, credit_types_in_pool
@@ -61,4 +63,4 @@ class ExportFilterForm(forms.Form):
 
 
 class CancelForm(forms.Form):
-    reason = forms.CharField(label=_("撤销原因"), max_length=200, required=False)
+    reason = LimitedCharField(label=_("撤销原因"), max_length=limits.NOTE, required=False)

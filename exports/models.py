@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from bulu import limits
 from credits.models import CreditRecord
 
 
@@ -79,7 +80,7 @@ class ExportBatch(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    cancel_reason = models.CharField(_("撤销原因"), max_length=200, blank=True)
+    cancel_reason = models.CharField(_("撤销原因"), max_length=limits.NOTE, blank=True)
 
     class Meta:
         verbose_name = _("导出批次")

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.selectors import user_is_center
+from bulu import limits
 from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.files import atomic_with_files, file_store
 from bulu.workflow.models import BackfillRequest, Decision, State
@@ -357,7 +358,8 @@ def export_batch_cancel(*, batch: ExportBatch, actor: User, reason: str = "") ->
     """Take a batch back (not uploaded, or uploaded wrongly and undone in 到梦空间): its records
     return to the pool and its 已导出 requests go back to 已通过."""
     _require_center(actor)
-    reason = (reason or "").strip()[:200]
+    reason = (reason or "").strip()
+    limits.texts_ensure_fit(ExportBatch, {"cancel_reason": reason})
     with transaction.atomic():
         _desk_lock()
         locked = _lock_batch(batch)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import user_is_center
+from bulu.exceptions import ApplicationError
 from bulu.web import current_user, paginate
 from credits.models import CreditRecord
 from exports import selectors, services
@@ -172,7 +173,9 @@ def confirm(request: HttpRequest, pk: int) -> HttpResponseBase:
 def cancel(request: HttpRequest, pk: int) -> HttpResponseBase:
     batch = selectors.batch_get_for_user(user=current_user(request), pk=pk)
     form = CancelForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    if not form.is_valid():  # nothing cancelled: the reason is refused, not dropped
+        raise ApplicationError("".join(map(str, form.errors["reason"])))
+    reason = form.cleaned_data["reason"]
     services.export_batch_cancel(batch=batch, actor=current_user(request), reason=reason)
     messages.success(request, _("已撤销该批次，其中的记录回到待导出。"))
     return redirect("exports:batch", batch.pk)

@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from bulu import limits
 from bulu.workflow.models import BackfillRequest
 
 if TYPE_CHECKING:
@@ -315,7 +316,7 @@ class RosterEntry(models.Model):
     has_flags = models.BooleanField(_("有提醒"), default=False)
     # A reviewer (the center) may leave a flagged row out of the credits, with a reason.
     excluded = models.BooleanField(_("不予发放"), default=False)
-    excluded_reason = models.CharField(_("不予发放原因"), max_length=200, blank=True)
+    excluded_reason = models.CharField(_("不予发放原因"), max_length=limits.NOTE, blank=True)
 
     class Meta:
         verbose_name = _("名单行")

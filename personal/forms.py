@@ -10,8 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
 
+from bulu import limits
 from bulu.exceptions import ApplicationError
-from bulu.forms import MultipleFileField, MultipleFileInput
+from bulu.forms import LimitedCharField, MultipleFileField, MultipleFileInput
 from bulu.workflow.models import BackfillRequest
 from credits.models import CreditRecord
 from imports.forms import StandardItemSelect
@@ -38,9 +39,9 @@ class SubcategorySelect(forms.Select):
 
 
 class RequestTitleForm(forms.Form):
-    title = forms.CharField(
+    title = LimitedCharField(
         label=_("申请标题"),
-        max_length=200,
+        max_length=limits.TITLE,
         help_text=_("写明主要内容，方便审核老师区分，例如：校园歌手大赛一等奖等 2 项"),
         widget=forms.TextInput(attrs={"placeholder": _("例如：校园歌手大赛一等奖等 2 项")}),
     )
@@ -70,6 +71,7 @@ class PersonalItemForm(forms.ModelForm[PersonalItem]):
             "quantity",
             "claimed_value",
         ]
+        field_classes = dict.fromkeys(("content", "awards"), LimitedCharField)
         widgets = {
             "standard_item": StandardItemSelect(attrs={"data-prefill": "1"}),
             "start_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -164,4 +166,8 @@ def recognition_rows(request: BackfillRequest, posted: Mapping[str, str] | None)
             )
             value, reason, delivery = str(shown), item.recognition_reason, item.delivery
         rows.append({"item": item, "value": value, "reason": reason, "delivery": delivery})
-    return {"recognitions": rows, "deliveries": CreditRecord.Delivery.choices}
+    return {
+        "recognitions": rows,
+        "deliveries": CreditRecord.Delivery.choices,
+        "note_max": limits.NOTE,
+    }

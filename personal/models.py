@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from bulu import limits
 from bulu.uploads import EvidenceFile
 
 # Migrations name the upload path by this module: it stays importable from here.
@@ -30,7 +31,7 @@ class PersonalItem(models.Model):
     request = models.ForeignKey(
         PersonalRequest, verbose_name=_("申请"), on_delete=models.CASCADE, related_name="items"
     )
-    content = models.CharField(_("内容"), max_length=200)
+    content = models.CharField(_("内容"), max_length=limits.NAME)
     start_date = models.DateField(_("开始时间"))
     end_date = models.DateField(_("结束时间"), null=True, blank=True)
     category = models.ForeignKey(
@@ -46,7 +47,7 @@ class PersonalItem(models.Model):
         ActivityLevel, verbose_name=_("活动等级"), on_delete=models.PROTECT, related_name="+"
     )
     awards = models.CharField(
-        _("奖项内容"), max_length=200, blank=True, help_text=_("多个奖项用“、”隔开")
+        _("奖项内容"), max_length=limits.NAME, blank=True, help_text=_("多个奖项用“、”隔开")
     )
     credit_type = models.ForeignKey(
         CreditType, verbose_name=_("学分类型"), on_delete=models.PROTECT, related_name="+"
@@ -70,7 +71,7 @@ class PersonalItem(models.Model):
     recognized_value = models.DecimalField(
         _("认定学分值"), max_digits=7, decimal_places=2, null=True, blank=True
     )
-    recognition_reason = models.CharField(_("认定说明"), max_length=200, blank=True)
+    recognition_reason = models.CharField(_("认定说明"), max_length=limits.NOTE, blank=True)
     delivery = models.CharField(
         _("发放方式"),
         max_length=16,

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.selectors import student_class
+from bulu import limits
 from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.files import files_delete_on_commit
 from bulu.uploads import evidence_store
@@ -43,9 +44,10 @@ def personal_request_create(*, student: User, title: str) -> PersonalRequest:
         raise ApplicationError(_("你的账号未关联班级，无法申请个人积分补录，请联系辅导员。"))
     window_ensure_accepting(kind=Kind.PERSONAL)
     title = title.strip() or _("个人成长积分补录")
+    limits.text_ensure_fits(title, limit=limits.TITLE, label=_("申请标题"))
     return PersonalRequest.objects.create(
         kind=Kind.PERSONAL,
-        title=title[:200],
+        title=title,
         applicant=student,
         applicant_org=klass,
         college=klass.parent,
@@ -57,7 +59,8 @@ def personal_request_update(*, request: PersonalRequest, actor: User, title: str
     title = title.strip()
     if not title:
         raise ApplicationError(_("请填写申请标题。"))
-    request.title = title[:200]
+    limits.text_ensure_fits(title, limit=limits.TITLE, label=_("申请标题"))
+    request.title = title
     request.save(update_fields=["title", "updated_at"])
 
 
@@ -79,7 +82,12 @@ class ItemData:
 
 def _plausible(data: ItemData) -> None:
     """Dates not in the future, a claim within the chosen standard and the credit type's cap."""
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[str]] = {
+        field: [problem]
+        for field, problem in limits.text_problems(
+            PersonalItem, {"content": data.content, "awards": data.awards}
+        ).items()
+    }
     today = timezone.localdate()
     for field, value, label in (
         ("start_date", data.start_date, _("开始时间")),
@@ -379,10 +387,15 @@ def personal_recognize(
                 _("事项“%(item)s”的认定学分值与申请值不同，请填写认定说明。")
                 % {"item": item.content}
             )
+        limits.text_ensure_fits(
+            rec.reason.strip(),
+            limit=limits.NOTE,
+            label=_("事项“%(item)s”的认定说明") % {"item": item.content},
+        )
         if rec.delivery not in CreditRecord.Delivery.values:
             raise ApplicationError(_("未知的发放方式。"))
         item.recognized_value = rec.value
-        item.recognition_reason = rec.reason.strip()[:200]
+        item.recognition_reason = rec.reason.strip()
         item.delivery = rec.delivery
         item.save(update_fields=["recognized_value", "recognition_reason", "delivery"])
 

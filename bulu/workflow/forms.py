@@ -5,6 +5,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from bulu import limits
+from bulu.forms import LimitedCharField
 from bulu.workflow.models import State, Window
 from bulu.workflow.registry import kind_choices
 
@@ -40,6 +42,7 @@ class WindowForm(forms.ModelForm[Window]):
             "grace_days",
             "is_published",
         ]
+        field_classes = dict.fromkeys(("title", "body", "off_season_reason"), LimitedCharField)
         widgets = {
             "off_season_reason": forms.Textarea(attrs={"rows": 2}),
             "opens_at": forms.DateTimeInput(
@@ -60,6 +63,21 @@ class WindowForm(forms.ModelForm[Window]):
         if opens and closes and closes <= opens:
             self.add_error("closes_at", _("截止时间必须晚于开始时间。"))
         return data
+
+
+class OpinionForm(forms.Form):
+    """The opinion of a decision (the request page) or of a bulk approval (我的待办)."""
+
+    opinion = LimitedCharField(
+        label=_("审核意见"),
+        max_length=limits.OPINION,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "%s")  # the pages' and the browser tests' `#opinion`
+        super().__init__(*args, **kwargs)
 
 
 def filter_controls(form: forms.Form) -> list[dict[str, Any]]:

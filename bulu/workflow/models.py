@@ -18,6 +18,7 @@ from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transi
 
 from accounts.models import Organization
 from accounts.selectors import user_scope
+from bulu import limits
 
 
 class Kind(models.TextChoices):
@@ -141,8 +142,8 @@ class Window(models.Model):
     """A 补录通知: the notice the center publishes, with the dates its kind is open."""
 
     kind = models.CharField(_("补录类型"), max_length=16, choices=Kind.choices, db_index=True)
-    title = models.CharField(_("标题"), max_length=200)
-    body = models.TextField(_("通知内容"), blank=True)
+    title = models.CharField(_("标题"), max_length=limits.TITLE)
+    body = models.TextField(_("通知内容"), max_length=limits.NOTICE_BODY, blank=True)
     opens_at = models.DateTimeField(_("开始时间"))
     closes_at = models.DateTimeField(_("截止时间"))
     grace_days = models.PositiveSmallIntegerField(
@@ -154,6 +155,7 @@ class Window(models.Model):
     # 第四、五条 name the months; a school may set other dates, but says why (shown on the notice).
     off_season_reason = models.TextField(
         _("不在规定月份的原因"),
+        max_length=limits.NOTICE_REASON,
         blank=True,
         help_text=_(
             "《办法》规定个人成长积分每年2月至3月补录（第五条）、学生干部积分每年10月至11月补录"
@@ -231,7 +233,7 @@ class Window(models.Model):
 
 class BackfillRequest(ConcurrentTransitionMixin, models.Model):
     kind = models.CharField(_("补录类型"), max_length=16, choices=Kind.choices, db_index=True)
-    title = models.CharField(_("标题"), max_length=200)
+    title = models.CharField(_("标题"), max_length=limits.TITLE)
     applicant = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("申请人"),
@@ -509,7 +511,7 @@ class ApprovalRecord(models.Model):
         related_name="+",
     )
     decision = models.CharField(_("决定"), max_length=16, choices=Decision.choices)
-    opinion = models.TextField(_("意见"), blank=True)
+    opinion = models.TextField(_("意见"), max_length=limits.OPINION, blank=True)
     from_state = models.CharField(_("原状态"), max_length=16, choices=State.choices)
     to_state = models.CharField(_("新状态"), max_length=16, choices=State.choices)
     submission = models.PositiveSmallIntegerField(_("第几次提交"), default=0)

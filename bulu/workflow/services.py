@@ -19,6 +19,7 @@ from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
 from accounts.models import Membership, Organization, User
 from accounts.selectors import user_scope
+from bulu import limits
 from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.workflow.ledger import record_seal
 from bulu.workflow.models import (
@@ -173,6 +174,10 @@ def _window_check(*, actor: User, data: WindowData) -> None:
         raise ApplicationError(_("截止时间必须晚于开始时间。"))
     if not data.title.strip():
         raise ApplicationError(_("请填写通知标题。"))
+    limits.texts_ensure_fit(
+        Window,
+        {"title": data.title, "body": data.body, "off_season_reason": data.off_season_reason},
+    )
     if data.kind == Kind.CADRE and data.school_year is None:
         raise ApplicationError(
             _("学生干部补录通知须选择收集学年（《办法》第四条：收集工作满一年的学生干部）。")
@@ -525,6 +530,11 @@ def _log_context(request: BackfillRequest) -> dict[str, Any]:
 DECISIONS_NEEDING_OPINION = {Decision.RETURN, Decision.REJECT}
 
 
+def opinion_ensure_fits(opinion: str) -> None:
+    """An opinion over `limits.OPINION` is refused (typed, or written by a service)."""
+    limits.text_ensure_fits(opinion, limit=limits.OPINION, label=_("审核意见"))
+
+
 def request_decide(
     *,
     request: BackfillRequest,
@@ -546,6 +556,7 @@ def request_decide(
         raise ApplicationError(_("未知的审核操作。"))
     if decision in DECISIONS_NEEDING_OPINION and not opinion:
         raise ApplicationError(_("退回修改或不予通过时，请填写意见（说明原因）。"))
+    opinion_ensure_fits(opinion)
     with transaction.atomic():
         locked = _lock(request, expected_version)
         if locked.state != State.PENDING:
@@ -666,6 +677,7 @@ def requests_decide_bulk(
     """
     from bulu.workflow.selectors import todo_for_user
 
+    opinion_ensure_fits((opinion or "").strip())  # one opinion for all: refused before any
     done: list[BackfillRequest] = []
     failed: list[tuple[int, str]] = []
     # Only what waits for this user; anything else gets one answer that reveals nothing.
@@ -734,6 +746,7 @@ def requests_move_bulk(
     """
     if transition is not None and transition not in BULK_TRANSITIONS:
         raise ValueError(f"{transition} is not a bulk transition")
+    opinion_ensure_fits(opinion)
     ids = list(requests.select_for_update().order_by("pk").values_list("pk", flat=True))
     now = timezone.now()
     targets: dict[str, str] = {}

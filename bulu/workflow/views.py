@@ -30,7 +30,7 @@ from bulu.web import (
     query_without_page,
 )
 from bulu.workflow import selectors, services
-from bulu.workflow.forms import QueueFilterForm, WindowForm, filter_controls
+from bulu.workflow.forms import OpinionForm, QueueFilterForm, WindowForm, filter_controls
 from bulu.workflow.models import BackfillRequest, Decision, State, Window
 from bulu.workflow.registry import kind_hooks, registered_kinds, request_checks, request_summary
 from bulu.workflow.tallies import tally_counts
@@ -131,6 +131,7 @@ def todo(request: HttpRequest) -> HttpResponse:
             **_filter_context(form),
             "page": paginate(request, qs, display=selectors.request_list_for_display),
             "query": query_without_page(request),
+            "opinion_form": OpinionForm(),
         },
     )
 
@@ -148,6 +149,12 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
     if not items:
         messages.error(request, _("请先勾选要审核通过的申请。"))
         return redirect("workflow:todo")
+    opinion_form = OpinionForm(request.POST)
+    if not opinion_form.is_valid():
+        for error in opinion_form.errors["opinion"]:
+            messages.error(request, str(error))
+        return redirect("workflow:todo")
+    opinion = opinion_form.cleaned_data["opinion"]
     if request.POST.get("confirmed") != "1":
         chosen = selectors.request_list_for_display(
             selectors.todo_for_user(user=user).filter(pk__in=[pk for pk, _v in items])
@@ -158,12 +165,10 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
             {
                 "chosen": [(r, request_summary(r)) for r in chosen],
                 "items": items,
-                "opinion": request.POST.get("opinion", ""),
+                "opinion": opinion,
             },
         )
-    done, failed = services.requests_decide_bulk(
-        actor=user, items=items, opinion=request.POST.get("opinion", "")
-    )
+    done, failed = services.requests_decide_bulk(actor=user, items=items, opinion=opinion)
     if done:
         messages.success(request, _("已审核通过 %(n)d 个申请。") % {"n": len(done)})
     for failed_pk, reason in failed:
@@ -245,7 +250,8 @@ def _render_request(
         ),
         "body_template": hooks.body_template,
         "decision_template": hooks.decision_template if extra_inputs else "",
-        "opinion": posted.get("opinion", "") if posted else "",
+        # Bound to what was posted: an over-long opinion is shown on its field, as typed.
+        "opinion_form": OpinionForm(posted) if posted is not None else OpinionForm(),
         "downloads": hooks.downloads(obj, user) if hooks.downloads else [],
     }
     context.update(hooks.body_context(obj, user, request.GET))
@@ -272,6 +278,10 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     obj = selectors.request_get_for_user(user=user, pk=pk)
     hooks = kind_hooks(obj.kind)
     decision = request.POST.get("decision", "")
+    opinion_form = OpinionForm(request.POST)
+    if not opinion_form.is_valid():
+        fresh = selectors.request_get_for_user(user=user, pk=pk)
+        return _render_request(request, fresh, posted=request.POST, status=400)
     try:
         version = posted_version(request)
         step = obj.current_step
@@ -287,7 +297,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             request=obj,
             actor=user,
             decision=decision,
-            opinion=request.POST.get("opinion", ""),
+            opinion=opinion_form.cleaned_data["opinion"],
             expected_version=version,
             payload=payload,
             confirmations=frozenset(request.POST.getlist("confirm")),
