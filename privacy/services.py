@@ -258,17 +258,15 @@ def _postponed(users: Sequence[User], *, since: datetime) -> dict[int, str]:
         .values_list("student_id", "student_no"),
     )
     # A roster of such a request whose result names them (a row it refused, say).
-    open_rosters = RosterUpload.objects.annotate(result_text=Cast("result", TextField())).filter(
-        _mentions("result", subjects, cast=True), request__state__in=OPEN_STATES
-    )
-    results = open_rosters.values_list("result_text", "request__applicant_id")
+    open_rosters = _rosters_naming(subjects).filter(request__state__in=OPEN_STATES)
+    results = open_rosters.values_list("result", "request__applicant_id")
     mark(
         IN_PROGRESS,
         (
             (s.pk, "")
             for result, applicant in results
             for s in subjects.values()
-            if s.old_no in (result or "") and s.pk != applicant
+            if s.old_no in str(result or "") and s.pk != applicant
         ),
     )
     imported = ExportItem.objects.filter(
@@ -461,13 +459,22 @@ def _files_remove(
     return n
 
 
+def _rosters_naming(subjects: Mapping[int, Subject]) -> QuerySet[RosterUpload]:
+    """Uploads whose stored result quotes a subject's 学号 (only a listed problem does)."""
+    return (
+        RosterUpload.objects.filter(Q(error_count__gt=0) | Q(warning_count__gt=0))
+        .annotate(result_text=Cast("result", TextField()))
+        .filter(_mentions("result", subjects, cast=True))
+    )
+
+
 def _rosters_clear(
     subjects: Mapping[int, Subject], involved: Mapping[int, set[int]], files: _Files
 ) -> Counter[str]:
     """Every roster upload of a request they are in, or whose stored result names them: both
     stored files go (the rows live on as RosterEntry), the result and file name are scrubbed."""
-    uploads = RosterUpload.objects.annotate(result_text=Cast("result", TextField())).filter(
-        Q(request_id__in=list(involved)) | _mentions("result", subjects, cast=True)
+    uploads = RosterUpload.objects.filter(
+        Q(request_id__in=list(involved)) | Q(pk__in=_rosters_naming(subjects).values("pk"))
     )
     fields = ("pk", "file", "annotated", "result", "original_name")
     found: dict[int, RosterUpload] = {u.pk: u for u in uploads.only(*fields)}

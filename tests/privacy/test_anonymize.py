@@ -508,3 +508,76 @@ def test_it_keeps_requests_and_credits_whatever_it_removes(
     assert {m: m.objects.count() for m in counts} == counts
     assert Notification.objects.filter(recipient=world.alice).count() == 0
     assert Notification.objects.count() == notifications  # the others' are rewritten, not lost
+
+
+def test_a_roster_whose_result_names_them_loses_its_files_and_the_mention(
+    school: School, graduate: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.core.files.base import ContentFile
+
+    message = "姓名“毕业生”与学生名册中学号 2015010001 的姓名不一致，请核对学号和姓名。"
+    upload = RosterUpload(
+        uploaded_by=school.bob,
+        original_name="毕业生等名单.xlsx",
+        size=3,
+        sha256="0" * 64,
+        status=RosterUpload.Status.DONE,
+        error_count=1,
+        result={"errors": [{"row": 2, "column": "姓名", "code": "x", "message": message}]},
+    )
+    upload.file.save("roster.xlsx", ContentFile(b"xls"), save=False)
+    upload.annotated.save("annotated.xlsx", ContentFile(b"xls"), save=False)
+    upload.save()
+    # A later upload of the same bytes reused the result and shares the annotated copy.
+    twin = RosterUpload.objects.create(
+        uploaded_by=school.bob,
+        original_name="again.xlsx",
+        size=3,
+        sha256="0" * 64,
+        status=RosterUpload.Status.DONE,
+        result=upload.result,
+        file=upload.file.name,
+        annotated=upload.annotated.name,
+        reused_from=upload,
+    )
+    names = [upload.file.name, upload.annotated.name]
+
+    run(django_capture_on_commit_callbacks)
+
+    graduate.refresh_from_db()
+    for row in (upload, twin):
+        row.refresh_from_db()
+        assert not row.file and not row.annotated
+        assert row.result is not None
+        text = row.result["errors"][0]["message"]
+        assert "2015010001" not in text and "毕业生" not in text and graduate.username in text
+    assert upload.original_name == "已匿名等名单.xlsx"
+    assert not any(default_storage.exists(str(n)) for n in names)
+
+
+def test_the_admin_shows_when_an_account_was_anonymized(client: Client, graduate: User) -> None:
+    students_anonymize(graduated_before=TOMORROW, dry_run=False)
+    admin = UserFactory.create(username="root", name="管理员", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    page = client.get(reverse("admin:accounts_user_change", args=[graduate.pk]))
+    assert page.status_code == 200
+    assert "匿名化时间" in page.content.decode() and ANON_NAME in page.content.decode()
+
+
+def test_a_student_named_only_by_a_refused_row_of_an_open_request_waits(
+    school: School, graduate: User, kit: Kit
+) -> None:
+    draft = ready_request(school.gina, school.club, kit, students=[school.olivia])
+    RosterUpload.objects.create(
+        uploaded_by=school.gina,
+        original_name="名单.xlsx",
+        size=3,
+        sha256="1" * 64,
+        status=RosterUpload.Status.DONE,
+        error_count=1,
+        result={"errors": [{"message": "学号 2015010001 的这条记录已申请过"}]},
+        request=draft,
+        version=9,
+    )
+    summary = students_anonymize(graduated_before=TOMORROW, dry_run=False)
+    assert (summary.anonymized, summary.postponed[IN_PROGRESS]) == (0, 1)

@@ -16,6 +16,14 @@ POSTPONED = {
     RECENT: "保留期内仍有使用记录（登录、申请或新的学分），保留期从最后一次使用起算",
 }
 
+# Third-party tables whose own names are English.
+TABLES = {
+    "axes.AccessAttempt": "登录失败计数",
+    "axes.AccessFailureLog": "登录失败记录",
+    "axes.AccessLog": "登录记录",
+    "admin.LogEntry": "管理后台操作记录",
+}
+
 
 class Command(BaseCommand):
     help = (
@@ -59,7 +67,7 @@ class Command(BaseCommand):
             out(f"年级未填写或无法识别、无法判断毕业时间（未处理）：{summary.without_grade} 人")
         for label, n in sorted(summary.rows.items()):
             if n:
-                name = apps.get_model(label)._meta.verbose_name
+                name = TABLES.get(label) or apps.get_model(label)._meta.verbose_name
                 out(f"  {name}：{n} 条")
         out(f"{'将删除' if dry_run else '已删除'}文件：{summary.files} 个")
         if summary.log_mentions:
