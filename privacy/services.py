@@ -13,7 +13,6 @@ would change. An anonymized account is never picked again: running twice changes
 
 from __future__ import annotations
 
-import logging
 import re
 import secrets
 from collections import Counter, defaultdict
@@ -27,7 +26,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.core.files.storage import Storage
 from django.db import models, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, TextField
 from django.db.models.fields.files import FieldFile
@@ -35,6 +33,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accounts.models import User
+from bulu.files import files_delete_on_commit
 from bulu.jobs.models import Job
 from bulu.workflow.models import ApprovalRecord, BackfillRequest, Notification, State
 from cadre.models import CadreEntry, CadreEvidence
@@ -45,8 +44,6 @@ from exports.models import ExportBatch, ExportFile, ExportItem
 from imports.models import RosterEntry, RosterUpload
 from personal.models import Evidence, PersonalItem
 from privacy.selectors import graduates_before, students_without_grade
-
-logger = logging.getLogger(__name__)
 
 ANON_NAME = "已匿名"
 PSEUDONYM_PREFIX = "anon-"
@@ -118,21 +115,15 @@ class AnonymizeSummary:
 
 
 class _Files:
-    """Stored files to delete once the transaction that dropped their rows commits."""
+    """Stored files whose rows this chunk drops (names in the default storage, like every file
+    field here); `bulu.files` deletes them once the chunk commits, its purge catches leftovers."""
 
     def __init__(self) -> None:
-        self.names: dict[str, Storage] = {}
+        self.names: set[str] = set()
 
     def add(self, stored: FieldFile | None) -> None:
         if stored and stored.name:
-            self.names[stored.name] = stored.storage
-
-    def delete(self) -> None:
-        for name, storage in self.names.items():
-            try:
-                storage.delete(name)
-            except OSError:  # the row is gone either way; a leftover file is logged
-                logger.warning("anonymization: could not delete stored file %s", name)
+            self.names.add(str(stored.name))
 
 
 def students_anonymize(
@@ -189,7 +180,7 @@ def _chunk_anonymize(ids: Sequence[int], *, since: datetime, summary: AnonymizeS
     rows.update(_accounts_close([u for u in users if u.pk in subjects], subjects))
     summary.anonymized += len(subjects)
     summary.files += len(files.names)
-    transaction.on_commit(files.delete)
+    files_delete_on_commit(sorted(files.names))
 
 
 def _pseudonym(taken: set[str]) -> str:
