@@ -34,8 +34,10 @@ class UserAdmin(DjangoUserAdmin):
             _("权限"),
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
         ),
-        (_("重要日期"), {"fields": ("last_login", "date_joined")}),
+        (_("重要日期"), {"fields": ("last_login", "date_joined", "anonymized_at")}),
     )
+    # Set by privacy.services.students_anonymize only.
+    readonly_fields = ["anonymized_at"]
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "name", "password1", "password2")}),
     )

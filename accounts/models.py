@@ -43,6 +43,8 @@ class User(AbstractUser):
     must_change_password = models.BooleanField(
         _("须修改密码"), default=False, help_text=_("使用初始密码登录后须先修改密码。")
     )
+    # Set when the account's personal data was removed after the retention period (privacy).
+    anonymized_at = models.DateTimeField(_("匿名化时间"), null=True, blank=True, editable=False)
 
     REQUIRED_FIELDS = ["name"]
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import django_stubs_ext
 import environ
+from celery.schedules import crontab
 
 # Lets admin/ModelAdmin/QuerySet generics be subscripted at run time (django-stubs).
 django_stubs_ext.monkeypatch()
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
     "collective",
     "stats",
     "exports",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -257,6 +259,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     "purge-roster-uploads": {"task": "imports.roster_uploads_purge", "schedule": 24 * 3600},
     "purge-orphan-files": {"task": "jobs.orphan_files_purge", "schedule": 24 * 3600},
+    # Students whose retention period ended are anonymized once a month (docs/privacy.md).
+    "anonymize-graduates": {
+        "task": "privacy.graduates_anonymize",
+        "schedule": crontab(minute=30, hour=3, day_of_month=1),
+    },
 }
 # A stored file no row points to is deleted after this long (a younger one may belong to a
 # transaction still running; the longest, an export of 100k records, takes seconds).
@@ -324,6 +331,11 @@ BULU_ROSTER_MAX_ROWS = env.int("BULU_ROSTER_MAX_ROWS", default=20_000)
 BULU_UPLOAD_MAX_BYTES = env.int("BULU_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 # Uploaded rosters hold personal data: they (and their results) are deleted after this many days.
 BULU_ROSTER_RETENTION_DAYS = env.int("BULU_ROSTER_RETENTION_DAYS", default=30)
+# PIPL (personal data only as long as needed): a student of 年级 G graduates in July of
+# G + BULU_STUDY_YEARS; BULU_RETENTION_YEARS_AFTER_GRADUATION years later their personal data is
+# anonymized, the statistics kept (privacy.services.students_anonymize, docs/privacy.md).
+BULU_STUDY_YEARS = env.int("BULU_STUDY_YEARS", default=4)
+BULU_RETENTION_YEARS_AFTER_GRADUATION = env.int("BULU_RETENTION_YEARS_AFTER_GRADUATION", default=3)
 BULU_REMINDER_WAITING_DAYS = env.int("BULU_REMINDER_WAITING_DAYS", default=3)
 # 第六条: each personal item is also filed online in 到梦空间; by default a request is submitted
 # only once every item records that step. Off for a school that does not use the online form.

@@ -297,6 +297,13 @@ def export_batch_download(
             raise ApplicationError(_("文件不属于该批次。"))
         if file is None and len(files) == 1:
             file = files[0]
+        if not (file.file if file is not None else locked.bundle):
+            # Deleted with the personal data of a student it holds (privacy, retention).
+            raise ApplicationError(
+                _(
+                    "该批次的导入表已按个人信息保留期限删除，不再提供下载；批次的记录和合计仍可查看。"
+                )
+            )
         now = timezone.now()
         ExportDownload.objects.create(batch=locked, file=file, user=actor)
         locked.download_count += 1

@@ -105,9 +105,12 @@ def batches(request: HttpRequest) -> HttpResponse:
 def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     batch = selectors.batch_get_for_user(user=current_user(request), pk=pk)
     page = paginate(request, selectors.batch_records(batch=batch))
+    files = list(batch.files.all())
     context = {
         "batch": batch,
-        "files": list(batch.files.all()),
+        "files": files,
+        # Workbooks deleted once a student in them was anonymized (privacy): nothing to fetch.
+        "files_removed": bool(files) and not all(f.file for f in files),
         "downloads": list(batch.downloads.select_related("user", "file").order_by("-at")[:20]),
         "page": page,
         "query": "",
