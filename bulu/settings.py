@@ -174,6 +174,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_VERBOSE = False
+# Behind nginx, the client's address comes from the header RATELIMIT_IP_META_KEY names.
+AXES_CLIENT_IP_CALLABLE = "accounts.throttle.client_address"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]

@@ -61,3 +61,36 @@ def test_it_locks_an_address_that_tries_many_accounts(db: None, axes_on: None) -
     assert _login(Client(), users[3].username, PASSWORD) == 429
     # Another address is not affected.
     assert _login(Client(), users[3].username, PASSWORD, ip="10.0.0.8") == 302
+
+
+def test_it_counts_each_client_behind_the_proxy_apart(
+    db: None, axes_on: None, settings: object
+) -> None:
+    """Behind nginx every request comes from 127.0.0.1: the address is the X-Real-IP header."""
+    settings.RATELIMIT_IP_META_KEY = "HTTP_X_REAL_IP"  # type: ignore[attr-defined]
+    users = [_user(f"P900{n}") for n in range(3)]
+
+    def login(username: str, password: str, client_ip: str) -> int:
+        response = Client().post(
+            reverse("login"),
+            {"username": username, "password": password},
+            secure=True,
+            REMOTE_ADDR="127.0.0.1",
+            HTTP_X_REAL_IP=client_ip,
+        )
+        return response.status_code
+
+    for user in users[:2]:
+        assert login(user.username, "wrong", "10.1.0.1") == 200
+        assert login(user.username, "wrong", "10.1.0.1") == 200
+    assert login(users[2].username, "wrong", "10.1.0.1") == 429  # that client's fifth failure
+    # Another student behind the same proxy logs in: the proxy's own address is not the count.
+    assert login(users[2].username, PASSWORD, "10.1.0.2") == 302
+    # A header that is no address falls back to REMOTE_ADDR (never stored as garbage).
+    assert login(users[2].username, "wrong", "not-an-ip") == 200
+    from axes.models import AccessAttempt
+
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {
+        "10.1.0.1",
+        "127.0.0.1",
+    }
