@@ -4,6 +4,9 @@
 #
 #   scripts/backup.sh [DEST]            DEST defaults to $BULU_BACKUP_DIR or /var/backups/bulu
 #
+# Backups older than BULU_BACKUP_KEEP_DAYS (14) in DEST are deleted after a successful one: they
+# hold personal data, and an anonymized student's stays in them until then (docs/privacy.md).
+#
 # DATABASE_URL (libpq form, postgres://…) and MEDIA_ROOT come from the environment, else from
 # $BULU_ENV_FILE (/etc/bulu/bulu.env). The database is dumped first, then the files: a file
 # written in between is an orphan in the backup (the daily purge removes it after a restore);
@@ -45,5 +48,8 @@ tar --create --gzip --file="$dest.partial/media.tar.gz" --directory="$MEDIA_ROOT
 (cd "$dest.partial" && sha256sum db.dump media.tar.gz chain-heads.csv > SHA256SUMS)
 mv "$dest.partial" "$dest"
 trap - ERR
+keep_days="${BULU_BACKUP_KEEP_DAYS:-14}"
+find "$dest_root" -mindepth 1 -maxdepth 1 -type d -name 'bulu-*' -mtime "+$keep_days" \
+  -printf 'deleted old backup: %p\n' -exec rm -rf {} +
 echo "$dest"
 du -sh "$dest" | cut -f1 | sed 's/^/size: /'
