@@ -163,3 +163,20 @@ def resume_plan(request: BackfillRequest, route: list[StepSpec]) -> ResumePlan:
             ],
         },
     )
+
+
+def resubmission_message(request: BackfillRequest) -> str:
+    """The applicant's message after a resubmission that chose between the two ("" otherwise:
+    the kind says its usual words)."""
+    record = request.log.order_by("-pk").first()
+    context = record.context if record is not None and record.decision == Decision.RESUBMIT else {}
+    step = request.current_step
+    label = step.label if step is not None else ""
+    if context.get("kept"):
+        return _("已重新提交，直接回到“%(label)s”；此前各环节的签字继续有效。") % {"label": label}
+    if context.get("restart_reason"):
+        return _("已重新提交，从“%(label)s”重新审核：%(reason)s") % {
+            "label": label,
+            "reason": context["restart_reason"],
+        }
+    return ""

@@ -237,3 +237,28 @@ def test_the_secretary_may_return_again_and_earlier_kept_steps_stay(
     request_withdraw(request=request, actor=school.alice)
     request.refresh_from_db()
     assert request.state == State.WITHDRAWN
+
+
+def test_the_applicant_is_told_where_the_resubmission_went(
+    school: School, draft: PersonalRequest, mirror: Mirror
+) -> None:
+    request = _returned_by_secretary(school, draft)
+    client = Client()
+    client.force_login(school.alice)
+    submit = reverse("personal:submit", args=[request.pk])
+    response = client.post(submit, {"version": request.version}, follow=True)
+    assert "已重新提交，直接回到“学院团总支审核盖章”；此前各环节的签字继续有效。" in (
+        response.content.decode()
+    )
+    request = _return(request, school.carol, OWN_STEP)
+    item = first_item(request)
+    services.personal_item_save(
+        request=request,
+        actor=school.alice,
+        item=item,
+        data=item_data(mirror, content="另一项活动", start_date=item.start_date),
+    )
+    request.refresh_from_db()
+    response = client.post(submit, {"version": request.version}, follow=True)
+    page = response.content.decode()
+    assert "已重新提交，从“辅导员初步审核”重新审核：申请人修改了此前环节已签字确认的内容" in page
