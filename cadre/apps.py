@@ -68,6 +68,7 @@ class CadreConfig(AppConfig):
             cadre_page_context,
             cadre_people_listed,
             cadre_requests_listing,
+            cadre_signed_content,
         )
         from cadre.services import cadre_on_approved, cadre_route, cadre_summary
         from documents.selectors import document_links
@@ -100,5 +101,6 @@ class CadreConfig(AppConfig):
                 downloads=document_links,
                 listing=cadre_requests_listing,
                 listed=cadre_people_listed,
+                signed_content=cadre_signed_content,
             ),
         )

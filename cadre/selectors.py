@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Organization, User
 from bulu.workflow.models import BackfillRequest, Kind, State, Window
@@ -144,3 +145,17 @@ def cadre_entry_lines_live(
         request_field="request",
         to_lines=_cadre_lines,
     )
+
+
+def cadre_signed_content(request: BackfillRequest) -> dict[str, object]:
+    """What the earlier steps signed for: who served where, in which position, for which term
+    and school year (not the evidence files). docs/decisions.md, "Returns"."""
+    entries = CadreEntry.objects.filter(request_id=request.pk, live=True)
+    return {
+        str(_("任职名单")): sorted(
+            entries.values_list(
+                "student_id", "unit_id", "position_id", "term_start", "term_end", "school_year_id"
+            ),
+            key=str,
+        )
+    }

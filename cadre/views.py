@@ -22,6 +22,7 @@ from accounts.selectors import student_class, user_scope
 from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.web import current_user, own_request, posted_version
 from bulu.workflow.models import Kind, Window
+from bulu.workflow.resume import resubmission_message
 from bulu.workflow.selectors import request_log
 from bulu.workflow.services import EDITABLE_STATES
 from cadre import services
@@ -269,7 +270,7 @@ def request_submit(request: HttpRequest, pk: int) -> HttpResponse:
     services.cadre_request_submit(
         request=obj, actor=current_user(request), expected_version=posted_version(request)
     )
-    messages.success(request, _("已提交，等待确认任职。"))
+    messages.success(request, resubmission_message(obj) or _("已提交，等待确认任职。"))
     return redirect("workflow:detail", obj.pk)
 
 

@@ -32,6 +32,7 @@ class CollectiveConfig(AppConfig):
             collective_page_context,
             collective_people_listed,
             collective_requests_listing,
+            collective_signed_content,
         )
         from collective.services import (
             collective_log_context,
@@ -64,5 +65,6 @@ class CollectiveConfig(AppConfig):
                 downloads=document_links,
                 listing=collective_requests_listing,
                 listed=collective_people_listed,
+                signed_content=collective_signed_content,
             ),
         )

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from accounts.models import Organization, User
 from bulu.workflow.models import BackfillRequest, Kind, State
@@ -119,3 +120,34 @@ def collective_people_listed(request: BackfillRequest) -> Q:
     return Q(pk__in=rows.exclude(student=None).values("student_id")) | Q(
         username__in=rows.values("student_no")
     )
+
+
+def collective_signed_content(request: BackfillRequest) -> dict[str, object]:
+    """What the earlier steps signed for: the roster (附件4) and the values the letter grants
+    (not the explanations, the contact or the evidence files). docs/decisions.md, "Returns"."""
+    collective = CollectiveRequest.objects.get(pk=request.pk)
+    values: dict[str, object] = {
+        "case": collective.case,
+        "activity": collective.activity_name,
+        "dates": [collective.activity_start, collective.activity_end],
+        "standard_item": collective.standard_item_id,
+        "main": [
+            collective.points_per_person,
+            collective.declared_participants,
+            collective.declared_total,
+        ],
+        "lines": list(
+            collective.extra_lines.order_by("order", "pk").values_list(
+                "credit_type_id", "points_per_person", "declared_participants", "declared_total"
+            )
+        ),
+        "tiers": list(
+            collective.tiers.order_by("order", "pk").values_list(
+                "credit_type_id", "award", "points"
+            )
+        ),
+    }
+    return {
+        str(_("人员名单")): [collective.roster_id, collective.roster_version],
+        str(_("积分分值")): values,
+    }

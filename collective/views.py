@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.web import current_user, own_request, posted_version
+from bulu.workflow.resume import resubmission_message
 from bulu.workflow.selectors import request_log
 from bulu.workflow.services import EDITABLE_STATES
 from collective import services
@@ -194,5 +195,5 @@ def request_submit(request: HttpRequest, pk: int) -> HttpResponse:
     services.collective_request_submit(
         request=obj, actor=current_user(request), expected_version=posted_version(request)
     )
-    messages.success(request, _("已提交，等待审核。"))
+    messages.success(request, resubmission_message(obj) or _("已提交，等待审核。"))
     return redirect("workflow:detail", obj.pk)

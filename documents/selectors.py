@@ -151,10 +151,23 @@ def _box(
     )
 
 
+def _kept(record: ApprovalRecord, request: BackfillRequest) -> bool:
+    """An approval of an earlier submission at a step the current one kept: the current
+    submission started at the returner's step (`bulu.workflow.resume`); the latest approval at
+    each earlier step is still valid (records come oldest first, the latest wins)."""
+    return (
+        record.decision == Decision.APPROVE
+        and record.submission < request.submission
+        and record.step_index is not None
+        and record.step_index < request.start_index
+    )
+
+
 def opinion_boxes(
     *, request: BackfillRequest, records: list[ApprovalRecord] | None = None
 ) -> list[OpinionBox]:
-    """One box per route step of the current submission, filled from its decision record.
+    """One box per route step of the current submission, filled from its decision record (or,
+    at a step the submission kept from an earlier one, that one's approval).
 
     `records`: the request's log, oldest first, with actors (verification.signed_records, which
     the forms read anyway); read here when not given. Four queries whatever the route."""
@@ -169,6 +182,9 @@ def opinion_boxes(
         )
     by_step: dict[int, ApprovalRecord] = {}
     for record in records:
+        if _kept(record, request):
+            by_step[record.step_index] = record  # type: ignore[index]  # an earlier approval kept
+            continue
         if (
             record.submission != request.submission
             or record.step_index is None

@@ -33,6 +33,7 @@ class PersonalConfig(AppConfig):
             personal_item_lines_live,
             personal_item_lines_of,
             personal_page_context,
+            personal_signed_content,
         )
         from personal.services import (
             personal_approved_note,
@@ -67,5 +68,6 @@ class PersonalConfig(AppConfig):
                 decision_apply=personal_recognize,
                 forms=personal_forms,
                 downloads=document_links,
+                signed_content=personal_signed_content,
             ),
         )

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import F, Prefetch, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from bulu.workflow.models import BackfillRequest, Kind, State
@@ -157,3 +158,26 @@ def personal_items_mark_duplicates(
         item.possible_duplicates = [  # type: ignore[attr-defined]
             d.message for d in found.get((duplicates.PERSONAL_ITEM, item.pk), [])
         ]
+
+
+def personal_signed_content(request: BackfillRequest) -> dict[str, object]:
+    """What the earlier steps signed for: the items claimed, as the student entered them (not
+    their evidence files, the title or the center's recognition). docs/decisions.md, "Returns"."""
+    items = PersonalItem.objects.filter(request_id=request.pk).order_by("order", "pk")
+    return {
+        str(_("申报条目")): list(
+            items.values_list(
+                "content",
+                "start_date",
+                "end_date",
+                "category_id",
+                "subcategory_id",
+                "level_id",
+                "awards",
+                "credit_type_id",
+                "claimed_value",
+                "quantity",
+                "standard_item_id",
+            )
+        )
+    }

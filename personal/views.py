@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from accounts.selectors import student_class
 from bulu.exceptions import AccessDenied, ApplicationError
 from bulu.web import current_user, own_request, posted_version
+from bulu.workflow.resume import resubmission_message
 from bulu.workflow.selectors import request_log
 from bulu.workflow.services import EDITABLE_STATES
 from personal import services
@@ -187,7 +188,7 @@ def request_submit(request: HttpRequest, pk: int) -> HttpResponse:
     services.personal_request_submit(
         request=obj, actor=current_user(request), expected_version=posted_version(request)
     )
-    messages.success(request, _("已提交，等待辅导员审核。"))
+    messages.success(request, resubmission_message(obj) or _("已提交，等待辅导员审核。"))
     return redirect("workflow:detail", obj.pk)
 
 

@@ -87,6 +87,10 @@ class KindHooks:
     # "this user is listed in the request" (who may still sign a step at submission).
     listing: Callable[[User], Q] | None = None
     listed: Callable[[BackfillRequest], Q] | None = None
+    # What the earlier steps of a route vouch for (JSON-serializable; e.g. a collective's roster
+    # and values): a resubmission after a return "back to my step" keeps their signatures only
+    # while this is unchanged (`bulu.workflow.resume`). None: returns always restart the route.
+    signed_content: Callable[[BackfillRequest], object] | None = None
 
 
 _HOOKS: dict[str, KindHooks] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -80,14 +81,49 @@ def request_get_for_user(*, user: User, pk: int) -> BackfillRequest:
         raise Http404 from exc
 
 
-def _decided_by(user: User) -> Exists:
-    """The user already decided at a step of this submission (four eyes: not again)."""
-    return Exists(
+def kept_approvals(
+    *, request_id: Any, start_index: Any, submission: Any
+) -> QuerySet[ApprovalRecord]:
+    """The earlier submissions' approvals a submission that started at `start_index` keeps: the
+    latest approval at each step before it (docs/decisions.md, "Returns"). None when it started
+    at step 1. The arguments may be values or `OuterRef`s (the queues)."""
+    newer = ApprovalRecord.objects.filter(
+        request_id=OuterRef("request_id"),
+        step_index=OuterRef("step_index"),
+        decision=Decision.APPROVE,
+        pk__gt=OuterRef("pk"),
+    )
+    return (
         ApprovalRecord.objects.filter(
-            request_id=OuterRef("pk"),
-            submission=OuterRef("submission"),
-            actor_id=user.pk,
-            decision__in=STEP_DECISIONS,
+            request_id=request_id,
+            decision=Decision.APPROVE,
+            step_index__lt=start_index,
+            submission__lt=submission,
+        )
+        .exclude(Exists(newer))
+        .order_by("step_index")
+    )
+
+
+def _decided_by(user: User) -> Q:
+    """The user already decided at a step of this submission, or signed a step it keeps from an
+    earlier one (four eyes: not again)."""
+    return Q(
+        Exists(
+            ApprovalRecord.objects.filter(
+                request_id=OuterRef("pk"),
+                submission=OuterRef("submission"),
+                actor_id=user.pk,
+                decision__in=STEP_DECISIONS,
+            )
+        )
+    ) | Q(
+        Exists(
+            kept_approvals(
+                request_id=OuterRef("pk"),
+                start_index=OuterRef("start_index"),
+                submission=OuterRef("submission"),
+            ).filter(actor_id=user.pk)
         )
     )
 
@@ -215,12 +251,22 @@ def request_may_act(*, user: User, request: BackfillRequest) -> bool:
         return False
     if request_conflicts_with(request=request, user=user):
         return False
-    return not ApprovalRecord.objects.filter(
-        request_id=request.pk,
-        submission=request.submission,
-        actor_id=user.pk,
-        decision__in=STEP_DECISIONS,
-    ).exists()
+    return user.pk not in request_deciders(request=request)
+
+
+def request_deciders(*, request: BackfillRequest) -> set[int]:
+    """Who decided at a step of the current submission, or signed a step it keeps (four eyes)."""
+    current = Q(submission=request.submission, decision__in=STEP_DECISIONS)
+    if request.start_index:
+        kept = kept_approvals(
+            request_id=request.pk, start_index=request.start_index, submission=request.submission
+        )
+        current |= Q(pk__in=kept.values("pk"))
+    return set(
+        ApprovalRecord.objects.filter(current, request_id=request.pk).values_list(
+            "actor_id", flat=True
+        )
+    )
 
 
 def my_requests(*, user: User) -> QuerySet[BackfillRequest]:

@@ -43,12 +43,20 @@ from bulu.workflow.registry import (
     request_checks,
     step_decided,
 )
+from bulu.workflow.resume import (
+    RESTART,
+    ResumePlan,
+    destination_text,
+    resume_plan,
+    return_context,
+)
 from bulu.workflow.routing import OWNER_ROLE, MissingStepOwner, StepSpec
 from bulu.workflow.selectors import (
     center_staff,
     moment_text,
     people_conflicted,
     request_conflicts_with,
+    request_deciders,
     step_people,
     window_verdict,
 )
@@ -391,13 +399,10 @@ def _last_hashes(request_ids: Sequence[int]) -> dict[int, str]:
     )
 
 
-def _deciders(request: BackfillRequest) -> list[int]:
-    """Who already decided at a step of the request's current submission."""
-    return list(
-        ApprovalRecord.objects.filter(
-            request_id=request.pk, submission=request.submission, decision__in=STEP_DECISIONS
-        ).values_list("actor_id", flat=True)
-    )
+def _deciders(request: BackfillRequest) -> set[int]:
+    """Who already decided at a step of the request's current submission, or signed a step it
+    keeps from an earlier one (`bulu.workflow.resume`)."""
+    return request_deciders(request=request)
 
 
 def request_route(request: BackfillRequest) -> list[StepSpec]:
@@ -463,7 +468,9 @@ def request_submit(
     expected_version: int | None = None,
     at: datetime | None = None,
 ) -> BackfillRequest:
-    """Submit a draft, or resubmit a returned request; the route starts again at step 1.
+    """Submit a draft, or resubmit a returned request: the route starts at step 1, or, when the
+    returner chose so and nothing the earlier steps signed for changed, at the returner's step
+    (`bulu.workflow.resume`).
 
     Call it outside any transaction of your own: when a step has no owner the submission is
     refused, and the alert to the center is committed on its own before the refusal is raised.
@@ -475,6 +482,7 @@ def request_submit(
     with transaction.atomic():
         locked = _lock(request, expected_version)
         from_state = locked.state
+        plan = ResumePlan()
         if from_state == State.DRAFT:
             locked.window = window_for_submission(kind=locked.kind, at=now)
             locked.submit()
@@ -483,6 +491,7 @@ def request_submit(
             locked.window = _window_for_resubmission(request=locked, at=now)
             locked.resubmit()
             decision = Decision.RESUBMIT
+            plan = resume_plan(locked, route)
         else:
             raise ApplicationError(
                 _("当前状态为“%(state)s”，不能提交。") % {"state": State(from_state).label}
@@ -496,10 +505,11 @@ def request_submit(
                 for i, s in enumerate(route)
             ]
         )
-        # The route starts at step 1 for everyone: a filing never signs a step (a unit's own
-        # advisor or secretary who files needs another holder of the role, see request_route).
-        locked.start_index = locked.step_index = 0
-        locked.current_step = steps[0]
+        # A filing never signs a step (a unit's own advisor or secretary who files needs another
+        # holder of the role, see request_route): the route starts at step 1, or at the
+        # returner's step with the earlier steps' signatures kept (named in the record).
+        locked.start_index = locked.step_index = plan.start
+        locked.current_step = steps[plan.start]
         locked.submitted_at = now
         locked.decided_at = None
         _save(locked)
@@ -508,7 +518,7 @@ def request_submit(
             actor=actor,
             decision=decision,
             from_state=from_state,
-            context=_log_context(locked),
+            context={**_log_context(locked), **plan.context},
         )
         _todos_done(locked)
         _notify_arrival(locked)
@@ -544,8 +554,12 @@ def request_decide(
     opinion: str = "",
     payload: object = None,
     confirmations: frozenset[str] = frozenset(),
+    resume: str = "",
 ) -> BackfillRequest:
     """Approve, return (退回修改) or reject (不予通过) at the current step.
+
+    `resume` (returns only): where the resubmission goes, `resume.RESTART` (step 1, the default)
+    or `resume.OWN_STEP` (back to this step, offered after the first step).
 
     `expected_version` is the version the approver saw (required: a decision on a page that
     changed meanwhile is refused). `payload` is the kind's parsed extra input for this step
@@ -580,6 +594,11 @@ def request_decide(
                     "你已在本次提交中审核过该申请的其他环节；同一人不能审核两个环节，请由其他审核人处理。"
                 )
             )
+        returning = (
+            return_context(locked, step=step, resume=resume or RESTART)
+            if decision == Decision.RETURN
+            else {}
+        )
         hooks = kind_hooks(locked.kind)
         if hooks.decision_apply is not None and step.role in hooks.decision_roles:
             hooks.decision_apply(locked, actor, decision, payload)
@@ -607,20 +626,25 @@ def request_decide(
             from_state=from_state,
             opinion=opinion,
             step=step,
-            context={**_log_context(locked), **checked},
+            context={**_log_context(locked), **checked, **returning},
         )
         step_decided(locked, step, record)
         if locked.state == State.APPROVED:
             hooks.on_approved(locked)
         _todos_done(locked)
-        _notify_decision(locked, decision=decision, opinion=opinion, step=step)
+        _notify_decision(locked, decision=decision, opinion=opinion, step=step, record=record)
         _notify_arrival(locked)
     _copy_back(request, locked)
     return request
 
 
 def _notify_decision(
-    request: BackfillRequest, *, decision: str, opinion: str, step: RouteStep | None
+    request: BackfillRequest,
+    *,
+    decision: str,
+    opinion: str,
+    step: RouteStep | None,
+    record: ApprovalRecord,
 ) -> None:
     label = step.label if step else ""
     if request.state == State.APPROVED:
@@ -635,8 +659,9 @@ def _notify_decision(
             "label": label,
         }
     elif decision == Decision.RETURN:
-        text = _("你的申请“%(title)s”被退回修改：%(opinion)s") % {
+        text = _("你的申请“%(title)s”被退回修改（%(where)s）：%(opinion)s") % {
             "title": request.title,
+            "where": destination_text(record.context).rstrip("。"),
             "opinion": opinion,
         }
     else:

@@ -33,6 +33,7 @@ from bulu.workflow import selectors, services
 from bulu.workflow.forms import OpinionForm, QueueFilterForm, WindowForm, filter_controls
 from bulu.workflow.models import BackfillRequest, Decision, State, Window
 from bulu.workflow.registry import kind_hooks, registered_kinds, request_checks, request_summary
+from bulu.workflow.resume import OWN_STEP, destination_text, resume_offered
 from bulu.workflow.tallies import tally_counts
 
 
@@ -234,8 +235,19 @@ def _render_request(
     last_reason = next(
         (r for r in reversed(log) if r.decision in (Decision.RETURN, Decision.REJECT)), None
     )
+    posted_resume = posted.get("resume", "") if posted is not None else ""
     context: dict[str, Any] = {
         "obj": obj,
+        # The returner's choice of where the resubmission goes (after the first step only).
+        "resume_offered": may_act and resume_offered(obj),
+        "resume_own_step": posted_resume == OWN_STEP,
+        "resume_destination": (
+            destination_text(last_reason.context)
+            if last_reason is not None
+            and obj.state == State.RETURNED
+            and last_reason.decision == Decision.RETURN
+            else ""
+        ),
         "log": log,
         "route": list(obj.route_steps.select_related("organization")),
         "last_reason": last_reason if obj.state in (State.RETURNED, State.REJECTED) else None,
@@ -301,6 +313,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             expected_version=version,
             payload=payload,
             confirmations=frozenset(request.POST.getlist("confirm")),
+            resume=request.POST.get("resume", "") if decision == Decision.RETURN else "",
         )
     except AccessDenied:
         raise
