@@ -205,6 +205,10 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="bulu@localhost")
 # Celery: Redis when REDIS_URL is set, otherwise tasks run in-process (eager).
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+# kombu's Redis transport with a fix: the worker reconnects when Redis goes away (bulu.broker).
+CELERY_BROKER_TRANSPORT = (
+    "bulu.broker:Transport" if REDIS_URL.startswith(("redis://", "rediss://")) else None
+)
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
