@@ -230,6 +230,8 @@ BULU_JOB_STALE_SECONDS = env.int("BULU_JOB_STALE_SECONDS", default=45)
 BULU_JOB_RETRY_SECONDS = env.int("BULU_JOB_RETRY_SECONDS", default=20)
 # A pending job handed over this long ago and not started is handed over again (lost message).
 BULU_JOB_REPUBLISH_SECONDS = env.int("BULU_JOB_REPUBLISH_SECONDS", default=900)
+# After a failed hand-over a process hands nothing over for this long (the sweeper does it).
+BULU_JOB_BROKER_PAUSE_SECONDS = env.float("BULU_JOB_BROKER_PAUSE_SECONDS", default=10.0)
 BULU_ROSTER_TASK_TIME_LIMIT = env.int("BULU_ROSTER_TASK_TIME_LIMIT", default=600)
 # Unacknowledged messages come back after this long (Redis's default is an hour); longer than the
 # longest task's limit. Dead workers are found sooner by the sweeper's heartbeat check.
@@ -238,7 +240,9 @@ BULU_ROSTER_TASK_TIME_LIMIT = env.int("BULU_ROSTER_TASK_TIME_LIMIT", default=600
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 900,
     "socket_connect_timeout": 1,
-    "socket_timeout": 10,
+    # A broker that accepts connections and answers nothing (frozen, a partition) fails a
+    # hand-over after this long instead of holding the web request 10 s per job.
+    "socket_timeout": 1,
     "max_retries": 1,
     "interval_start": 0,
     "interval_step": 0.2,
