@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # Tests and type checks load settings with DEBUG off: give them a throwaway key.
 CHECK_ENV := SECRET_KEY=$${SECRET_KEY:-test-only-not-secret-3f9a1c7e5b2d4a6f8e0c1b3d5f7a9e2c4b6d8f0a}
 
-.PHONY: run test lint typecheck pytest bench bench-load sysdeps sysdeps-test venv worker clean
+.PHONY: run test lint typecheck pytest bench bench-load bench-faults sysdeps sysdeps-test venv worker clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -69,6 +69,14 @@ bench: $(STAMP) sysdeps
 bench-load: $(STAMP) sysdeps
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	$(PY) bench/load/run.py
+
+# `make bench-faults` (separate, ~14 min): the outbox on a bad day — the broker shut down for a
+# minute while clients upload and approve, workers killed mid-job — on a scratch PostgreSQL
+# database (BENCH_DATABASE_URL, dropped and made afresh) with a redis-server of its own
+# (BENCH_FAULTS_REDIS_PORT, else a free port); writes docs/reliability.md, "Fault trials".
+bench-faults: $(STAMP) sysdeps
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	$(PY) bench/faults.py
 
 worker: $(STAMP)
 	$(VENV)/bin/celery -A bulu worker -B --loglevel=info

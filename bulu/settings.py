@@ -217,6 +217,10 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="bulu@localhost")
 # Celery: Redis when REDIS_URL is set, otherwise tasks run in-process (eager).
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+# kombu's Redis transport with a fix: the worker reconnects when Redis goes away (bulu.broker).
+CELERY_BROKER_TRANSPORT = (
+    "bulu.broker:Transport" if REDIS_URL.startswith(("redis://", "rediss://")) else None
+)
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -238,6 +242,8 @@ BULU_JOB_STALE_SECONDS = env.int("BULU_JOB_STALE_SECONDS", default=45)
 BULU_JOB_RETRY_SECONDS = env.int("BULU_JOB_RETRY_SECONDS", default=20)
 # A pending job handed over this long ago and not started is handed over again (lost message).
 BULU_JOB_REPUBLISH_SECONDS = env.int("BULU_JOB_REPUBLISH_SECONDS", default=900)
+# After a failed hand-over a process hands nothing over for this long (the sweeper does it).
+BULU_JOB_BROKER_PAUSE_SECONDS = env.float("BULU_JOB_BROKER_PAUSE_SECONDS", default=10.0)
 BULU_ROSTER_TASK_TIME_LIMIT = env.int("BULU_ROSTER_TASK_TIME_LIMIT", default=600)
 # Unacknowledged messages come back after this long (Redis's default is an hour); longer than the
 # longest task's limit. Dead workers are found sooner by the sweeper's heartbeat check.
@@ -246,7 +252,9 @@ BULU_ROSTER_TASK_TIME_LIMIT = env.int("BULU_ROSTER_TASK_TIME_LIMIT", default=600
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 900,
     "socket_connect_timeout": 1,
-    "socket_timeout": 10,
+    # A broker that accepts connections and answers nothing (frozen, a partition) fails a
+    # hand-over after this long instead of holding the web request 10 s per job.
+    "socket_timeout": 1,
     "max_retries": 1,
     "interval_start": 0,
     "interval_step": 0.2,

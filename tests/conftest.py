@@ -76,6 +76,8 @@ def _fast_and_eager(settings: object, tmp_path_factory: pytest.TempPathFactory) 
         "accounts.passwords.InitialPasswordHasher",
     ]
     settings.AXES_ENABLED = False  # type: ignore[attr-defined]
+    # Tests fail hand-overs on purpose one after the other: no pause after a failed one.
+    settings.BULU_JOB_BROKER_PAUSE_SECONDS = 0  # type: ignore[attr-defined]
     # Uploads (evidence, rosters) go to a throwaway folder, never the developer's var/media.
     settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))  # type: ignore[attr-defined]
     # The suite runs with DEBUG off like production, but over plain HTTP.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -108,6 +109,13 @@ def job_enqueue(*, name: str, args: Sequence[Any] = (), key: str = "", again: bo
     return job
 
 
+# After a failed hand-over this process hands nothing over for BULU_JOB_BROKER_PAUSE_SECONDS:
+# the jobs stay pending for the sweeper. A broker that hangs (its port open, nothing answering)
+# then costs one socket timeout per pause and process, not one per job (an approval hands over
+# three: it was 30 s and every gunicorn worker stuck, found by bench/faults.py).
+_broker_pause = {"until": 0.0}
+
+
 def job_publish(*, job_id: int, again: bool = False) -> bool:
     """Hand a pending job to the broker under a fresh token; False (job kept) if it is down.
 
@@ -116,6 +124,8 @@ def job_publish(*, job_id: int, again: bool = False) -> bool:
     """
     from bulu.celery import app
 
+    if time.monotonic() < _broker_pause["until"]:
+        return False  # the broker failed a moment ago: the sweeper hands it over
     token = uuid.uuid4()
     now = timezone.now()
     pending = Job.objects.filter(pk=job_id, state=State.PENDING)
@@ -130,6 +140,8 @@ def job_publish(*, job_id: int, again: bool = False) -> bool:
     except Exception as exc:  # broker unreachable: the sweeper hands it over later
         logger.warning("job %s (%s): broker unreachable, kept for later: %s", job_id, name, exc)
         Job.objects.filter(pk=job_id, token=token, state=State.PENDING).update(published_at=None)
+        if not app.conf.task_always_eager:  # in-process there is no broker, and no sweeper
+            _broker_pause["until"] = time.monotonic() + settings.BULU_JOB_BROKER_PAUSE_SECONDS
         return False
     return True
 

@@ -76,6 +76,36 @@ def test_a_broker_that_is_down_keeps_the_job_for_the_sweeper() -> None:
 
 
 @pytest.mark.django_db
+def test_after_a_failed_hand_over_the_process_leaves_the_next_ones_to_the_sweeper(
+    settings: Any,
+) -> None:
+    """A broker that hangs costs one timeout per pause, not one per job of the request."""
+    settings.BULU_JOB_BROKER_PAUSE_SECONDS = 60
+    try:
+        with (
+            mock.patch.object(probe_task, "apply_async", side_effect=TimeoutError("frozen")),
+            TestCase.captureOnCommitCallbacks(execute=True),
+        ):
+            first = job_enqueue(name="tests.probe", args=["a"])
+        with (
+            mock.patch.object(probe_task, "apply_async") as publish,
+            TestCase.captureOnCommitCallbacks(execute=True),
+        ):
+            second = job_enqueue(name="tests.probe", args=["b"])
+            assert jobs_sweep()["published"] == 0
+        publish.assert_not_called()
+        assert list(
+            Job.objects.filter(pk__in=[first.pk, second.pk]).values_list("state", "published_at")
+        ) == [("pending", None), ("pending", None)]
+        services._broker_pause["until"] = 0.0  # the pause is over
+        with mock.patch.object(probe_task, "apply_async") as publish:
+            assert jobs_sweep()["published"] == 2
+        assert publish.call_count == 2
+    finally:
+        services._broker_pause["until"] = 0.0
+
+
+@pytest.mark.django_db
 def test_one_pending_job_per_key() -> None:
     with (
         mock.patch.object(probe_task, "apply_async") as publish,
