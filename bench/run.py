@@ -505,10 +505,10 @@ def render(
     e_mid, j_mid = results[f"e2e-{MID}"], results[f"judged-{MID}"]
     lines += [
         "",
-        f"- **The faulty roster** (unknown 活动等级 in one row of {faulty_every(MID)}): its"
-        f" {faulty['errors']} errors are listed and the annotated copy is"
-        f" {'written' if faulty['annotated'] else 'NOT written'} (imports/annotate); a clean roster"
-        " skips the annotated copy.",
+        f"- **The faulty roster** (unknown 活动等级 in one row of {faulty_every(MID)}):"
+        f" {faulty['errors']} errors listed,"
+        f" annotated copy {'written' if faulty['annotated'] else 'NOT written'} (imports/annotate);"
+        " a clean roster skips the annotated copy.",
         f"- **django-import-export 4, dry run of the same {label(MID)} files** into an equivalent"
         " model (bench/iebench). It type-converts each column with its widgets (dates, decimal,"
         " text) and, in a dry run, inserts the rows in a transaction it rolls back; it does no"

@@ -93,7 +93,7 @@ def _fetch_in(
 ) -> list[tuple[Any, ...]]:
     """Run `sql` once per chunk of `values`; its `{in}` stands for the chunk.
 
-    On PostgreSQL `{in}` is `= ANY(%s::text[])` with the chunk as one array parameter; elsewhere
+    On PostgreSQL `{in}` is `= ANY(%s::text[])` with the chunk as one array parameter; on SQLite
     `IN (%s, %s, ...)`. Raw SQL on purpose: the ORM prepares every IN value on its own, which
     made these two look-ups cost as much as all the row checks together (10k rows: 65 ms ->
     30 ms on SQLite).
@@ -127,9 +127,10 @@ def registry_student_names(student_nos: Collection[str]) -> dict[str, str]:
     if connection.vendor == "postgresql":
         # The role is checked by a sub-select with LIMIT, which PostgreSQL never turns into a
         # join: one probe of the partial unique index on (user) WHERE role = student per user
-        # found, whatever its statistics say. As EXISTS it became a hash join that read every
-        # student of the school for each chunk of 学号s (100k students, 10k-row roster: 0.45 s;
-        # now ~40 ms, one statement).
+        # found (EXPLAIN: Index Scan on username, then Index Only Scan of membership_one_class),
+        # whatever its statistics say. As EXISTS it became a hash join that read every student
+        # of the school for each chunk of 1,000 学号s: 100k students, 10k 学号s took 0.45 s in
+        # ten statements, now one of ~35 ms.
         student = (
             f"(SELECT TRUE FROM {membership} m WHERE m.{member} = u.{user_pk}"  # noqa: S608
             f" AND m.{role} = %s LIMIT 1)"
