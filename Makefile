@@ -50,21 +50,23 @@ pytest: $(STAMP) sysdeps-test
 
 test: lint typecheck pytest
 
-# `make bench`: roster validation and approval queues on SQLite, PDF forms, collective credits (on
-# BENCH_DATABASE_URL when set), plus the queues, the statistics page and the export batches on
-# PostgreSQL when BENCH_DATABASE_URL names a scratch database (the last two say they skipped
-# otherwise). `make bench-load` (separate, ~40 min) needs it.
+# `make bench`: every bench script on PostgreSQL, the production database: the scratch database
+# BENCH_DATABASE_URL names, else `bulu_bench` on the local server (bench/common.py starts an
+# installed cluster that is down and creates the database; it is filled with fake data). The roster
+# and queue benches also run on a temporary SQLite file (the database of `make run` and the tests).
+# Without any PostgreSQL server only the SQLite tables are written, and the statistics and export
+# benches say they skipped. Every table names its database. `make bench-load` (separate, ~40 min)
+# needs BENCH_DATABASE_URL.
 bench: $(STAMP) sysdeps
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
-	@$(PY) -c 'import os, bench.common as c; c.database_ensure(os.environ.get("BENCH_DATABASE_URL", ""))'
-	BENCH_DATABASE_URL= $(PY) bench/run.py
-	BENCH_DATABASE_URL= $(PY) bench/approval_queues.py
-	$(PY) bench/pdf.py
-	$(PY) bench/collective.py
-	@if [ -n "$${BENCH_DATABASE_URL:-}" ]; then $(PY) bench/approval_queues.py; \
-	else echo "bench: set BENCH_DATABASE_URL=postgres://…/scratch for the PostgreSQL queue table"; fi
-	$(PY) bench/stats.py
-	$(PY) bench/export.py
+	@set -e; db="$$($(PY) bench/common.py)"; export BENCH_DATABASE_URL="$$db"; \
+	if [ -n "$$db" ]; then echo "bench: PostgreSQL scratch database $$db"; \
+	else echo "bench: no PostgreSQL server could be reached or started: SQLite only"; fi; \
+	for script in run approval_queues; do \
+	  if [ -n "$$db" ]; then $(PY) bench/$$script.py; fi; \
+	  BENCH_DATABASE_URL= $(PY) bench/$$script.py; \
+	done; \
+	for script in pdf collective stats export; do $(PY) bench/$$script.py; done
 
 bench-load: $(STAMP) sysdeps
 	$(PY) -m pip install --quiet -e ".[dev,bench]"

@@ -229,12 +229,23 @@ def import_cost() -> float:
     return statistics.median(times)
 
 
+def _database() -> str:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return "SQLite (temporary file)"
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        return f"PostgreSQL {str(cursor.fetchone()[0]).split()[0]}"
+
+
 def render_section(results: list[dict[str, Any]], imported: float, load: str) -> str:
     lines = [
         SECTION,
         "",
         f"Measured {time.strftime('%Y-%m-%d')} by `make bench` (bench/pdf.py) on "
         f"{os.cpu_count()} cores ({platform.machine()}), Python {platform.python_version()}, "
+        f"database {_database()}, "
         "WeasyPrint with HarfBuzz subsetting, fonts AR PL UMing/UKai. Warm renders, median of "
         f"{REPEAT}, alternating (each form's HTML built once for the bare render); the last column "
         "compares the fastest runs. **bare**: "

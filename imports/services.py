@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import IO, Any
 
 from django.conf import settings
@@ -76,24 +76,8 @@ def roster_upload_create(
     """
     data = _read_capped(fileobj, settings.BULU_UPLOAD_MAX_BYTES)
     sha256 = hashlib.sha256(data).hexdigest()
-    fingerprint = roster_lookups_fingerprint()
     now = timezone.now()
-    previous = (
-        None
-        if request is not None
-        else (
-            RosterUpload.objects.filter(
-                sha256=sha256,
-                fingerprint=fingerprint,
-                status__in=RosterUpload.FINISHED,
-                finished_at__gte=now - REUSE_MAX_AGE,
-                # Only results judged for real: reusing a reuse would stretch the age limit.
-                reused_from__isnull=True,
-            )
-            .order_by("-finished_at", "-pk")
-            .first()
-        )
-    )
+    previous = None if request is not None else _reusable(sha256, now)
     upload = RosterUpload(
         uploaded_by=user,
         original_name=(filename or "roster.xlsx")[-255:],
@@ -123,6 +107,26 @@ def roster_upload_create(
         if previous is None:
             _enqueue(upload)
     return upload
+
+
+def _reusable(sha256: str, now: datetime) -> RosterUpload | None:
+    """The latest result judged for these bytes against today's lookups, if young enough."""
+    candidates = RosterUpload.objects.filter(
+        sha256=sha256,
+        status__in=RosterUpload.FINISHED,
+        finished_at__gte=now - REUSE_MAX_AGE,
+        # Only results judged for real: reusing a reuse would stretch the age limit.
+        reused_from__isnull=True,
+    )
+    # The fingerprint counts the registry's students (a scan of the student memberships): only
+    # worth it when these bytes were judged before, which a new file never was.
+    if not candidates.exists():
+        return None
+    return (
+        candidates.filter(fingerprint=roster_lookups_fingerprint())
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
 
 
 def roster_upload_retry(*, upload: RosterUpload) -> RosterUpload:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -80,6 +80,12 @@ def _choices(names: Iterable[str], limit: int = 12) -> str:
 
 # --- judging one row -------------------------------------------------------------------------
 
+# 内容, 一级分类, 二级分类, 等级, 奖项, 学分类型, 学分值, and (match_text of 内容, of 学分类型) when
+# the row can be compared with others for duplicates.
+_Rest = tuple[
+    str, str | None, str | None, str | None, str, str | None, Decimal | None, tuple[str, str] | None
+]
+
 
 class _Judge:
     """Per-row checks; its caches make repeated values (categories, dates) cost a dict hit."""
@@ -93,6 +99,8 @@ class _Judge:
         self.today = timezone.localdate(timezone=timezone.get_default_timezone())
         self.date_cache: dict[str, date | BadDate] = {}
         self.text_cache: dict[str, str] = {}
+        self.dates_cache: dict[tuple[object, ...], tuple[date | None, date | None]] = {}
+        self.rest_cache: dict[tuple[tuple[object, ...], tuple[type, ...]], _Rest] = {}
         self.seen: dict[CreditKey, int] = {}
         self.pair_messages: dict[tuple[str, str], str] = {}
         self.choices: dict[str, str] = {}
@@ -122,58 +130,89 @@ class _Judge:
                 cache[raw] = found
         return found
 
-    def row(self, excel_row: int, cells: list[object]) -> RosterRow:
-        """Judge one row; `cells` are the raw values in COLUMNS order."""
-        start_errors = len(self.errors)
-        (
-            raw_no,
-            raw_name,
-            raw_start,
-            raw_end,
-            raw_content,
-            raw_category,
-            raw_subcategory,
-            raw_level,
-            raw_award,
-            raw_type,
-            raw_value,
-        ) = cells
-        student_no = self.student_no(excel_row, raw_no)
-        name = self.required_text(excel_row, COL_NAME, raw_name, memo=False)
-        start, end = self.dates(excel_row, raw_start, raw_end)
-        content = self.required_text(excel_row, COL_CONTENT, raw_content)
-        category, subcategory = self.classification(excel_row, raw_category, raw_subcategory)
-        level = self.named(excel_row, COL_LEVEL, raw_level, self.settings.levels, UNKNOWN_LEVEL)
-        award = self.text(raw_award)
-        credit_type = self.named(
-            excel_row, COL_CREDIT_TYPE, raw_type, self.settings.credit_types, UNKNOWN_CREDIT_TYPE
+    def row(self, excel_row: int, cells: Sequence[object], no_text: str) -> RosterRow:
+        """Judge one row; `cells` are the raw values in COLUMNS order, `no_text` is
+        norm_text of its 学号 cell (the reader needed it already).
+
+        The problems are sorted by (row, column) afterwards, so the checks may run in any order.
+        """
+        errors = self.errors
+        start_errors = len(errors)
+        student_no = self.student_no(excel_row, no_text)
+        name = norm_text(cells[1])  # differs in every row: not memoized
+        if not name:
+            self.missing(excel_row, COL_NAME)
+        elif len(name) > MAX_LEN[COL_NAME]:
+            self.too_long(excel_row, COL_NAME)
+        start, end = self.dates(excel_row, cells[2], cells[3])
+        content, category, subcategory, level, award, credit_type, value, same = self.rest(
+            excel_row, cells[4:]
         )
-        value = self.value(excel_row, raw_value, credit_type)
-        self.lengths(excel_row, name, content, award)
-        if category is not None and credit_type is not None:
-            self.pair(excel_row, category, credit_type)
-        if student_no and content and start is not None and credit_type is not None:
-            self.duplicate(
-                excel_row, (student_no, match_text(content), start, match_text(credit_type))
-            )
+        if student_no and start is not None and same is not None:
+            self.duplicate(excel_row, (student_no, same[0], start, same[1]))
         return RosterRow(
-            excel_row=excel_row,
-            student_no=student_no,
-            name=name,
-            start=start,
-            end=end,
-            content=content,
-            category=category,
-            subcategory=subcategory,
-            level=level,
-            award=award,
-            credit_type=credit_type,
-            value=value,
-            ok=len(self.errors) == start_errors,
+            excel_row,
+            student_no,
+            name,
+            start,
+            end,
+            content,
+            category,
+            subcategory,
+            level,
+            award,
+            credit_type,
+            value,
+            len(errors) == start_errors,
         )
 
-    def student_no(self, row: int, raw: object) -> str | None:
-        text = norm_text(raw)
+    def rest(self, row: int, cells: Sequence[object]) -> _Rest:
+        """内容 .. 发放学分值, judged once per distinct combination of cells without a problem:
+        a roster repeats its activity, classification and credit in every row."""
+        key = (tuple(cells), tuple(map(type, cells)))  # 1, 1.0 and True are equal keys otherwise
+        found = self.rest_cache.get(key)
+        if found is not None:
+            return found
+        errors, warnings = len(self.errors), len(self.warnings)
+        found = self.judge_rest(row, *cells)
+        clean = len(self.errors) == errors and len(self.warnings) == warnings
+        if clean and len(self.rest_cache) < CACHE_MAX:
+            self.rest_cache[key] = found
+        return found
+
+    def judge_rest(
+        self,
+        row: int,
+        raw_content: object,
+        raw_category: object,
+        raw_subcategory: object,
+        raw_level: object,
+        raw_award: object,
+        raw_type: object,
+        raw_value: object,
+    ) -> _Rest:
+        content = self.required_text(row, COL_CONTENT, raw_content)
+        category, subcategory = self.classification(row, raw_category, raw_subcategory)
+        level = self.named(row, COL_LEVEL, raw_level, self.settings.levels, UNKNOWN_LEVEL)
+        award = self.text(raw_award)
+        credit_type = self.named(
+            row, COL_CREDIT_TYPE, raw_type, self.settings.credit_types, UNKNOWN_CREDIT_TYPE
+        )
+        value = self.value(row, raw_value, credit_type)
+        for column, given in ((COL_CONTENT, content), (COL_AWARD, award)):
+            if len(given) > MAX_LEN[column]:
+                self.too_long(row, column)
+        if category is not None and credit_type is not None:
+            self.pair(row, category, credit_type)
+        # What a duplicate is compared by (besides 学号 and 开始时间), when it can be one.
+        same = (
+            (match_text(content), match_text(credit_type))
+            if content and credit_type is not None
+            else None
+        )
+        return content, category, subcategory, level, award, credit_type, value, same
+
+    def student_no(self, row: int, text: str) -> str | None:
         if not text:
             self.missing(row, COL_NO)
             return None
@@ -187,14 +226,27 @@ class _Judge:
             return None
         return text
 
-    def required_text(self, row: int, column: str, raw: object, *, memo: bool = True) -> str:
-        """A required text cell (`memo` False for values that differ in every row: names)."""
-        text = self.text(raw) if memo else norm_text(raw)
+    def required_text(self, row: int, column: str, raw: object) -> str:
+        text = self.text(raw)
         if not text:
             self.missing(row, column)
         return text
 
     def dates(
+        self, row: int, raw_start: object, raw_end: object
+    ) -> tuple[date | None, date | None]:
+        """开始时间 and 结束时间, judged once per distinct pair without a problem."""
+        key = (raw_start, raw_end, type(raw_start), type(raw_end))
+        found = self.dates_cache.get(key)
+        if found is not None:
+            return found
+        errors = len(self.errors)
+        found = self.judge_dates(row, raw_start, raw_end)
+        if len(self.errors) == errors and len(self.dates_cache) < CACHE_MAX:
+            self.dates_cache[key] = found
+        return found
+
+    def judge_dates(
         self, row: int, raw_start: object, raw_end: object
     ) -> tuple[date | None, date | None]:
         """开始时间 (required) and 结束时间; a date that is not well formed comes back None."""
@@ -332,15 +384,13 @@ class _Judge:
             )
         return value
 
-    def lengths(self, row: int, name: str, content: str, award: str) -> None:
-        for column, given in ((COL_NAME, name), (COL_CONTENT, content), (COL_AWARD, award)):
-            if len(given) > MAX_LEN[column]:
-                self.error(
-                    row,
-                    column,
-                    TOO_LONG,
-                    self.tr(MSG_TOO_LONG) % {"column": column, "max": MAX_LEN[column]},
-                )
+    def too_long(self, row: int, column: str) -> None:
+        self.error(
+            row,
+            column,
+            TOO_LONG,
+            self.tr(MSG_TOO_LONG) % {"column": column, "max": MAX_LEN[column]},
+        )
 
     def pair(self, row: int, category: str, credit_type: str) -> None:
         """Warn when no active 认定标准 item of the category grants this credit type."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import IO, Any
 
 from django.utils.translation import gettext as _
@@ -209,6 +210,7 @@ def _scan_rows(
     """Skip samples, notes and blank rows; judge every data row (in the report's rows)."""
     scan = _Scan()
     order = [layout.positions[name] for name in COLUMNS]
+    pick = itemgetter(*order)  # the row's cells in COLUMNS order, as a tuple
     width = max(order) + 1
     padding = ("",) * width
     samples_end = layout.notes_row or 0  # rows above it (below the header) are samples
@@ -220,7 +222,7 @@ def _scan_rows(
         if is_notes_text(_lead(raw)):
             scan.notes_seen = True
             continue
-        values = [raw[i] for i in order]
+        values = pick(raw)
         if excel_row < samples_end:
             _note_sample(scan, excel_row, values)
             continue
@@ -233,13 +235,13 @@ def _scan_rows(
         scan.data_rows += 1
         if scan.data_rows > limit:
             raise _file_problem(TOO_MANY_ROWS, _too_many_rows_message(limit))
-        report_rows.append(judge.row(excel_row, values))
+        report_rows.append(judge.row(excel_row, values, no))
         if progress is not None and scan.data_rows % PROGRESS_EVERY == 0:
             progress(0.8 * (excel_row - layout.header_row) / total)
     return scan
 
 
-def _is_blank(values: list[object]) -> bool:
+def _is_blank(values: Sequence[object]) -> bool:
     """Blank rows (and rows whose only content lies outside the template's columns)."""
     empties = values.count("")
     if not empties:
@@ -253,7 +255,7 @@ def _is_blank(values: list[object]) -> bool:
     )
 
 
-def _note_sample(scan: _Scan, excel_row: int, values: list[object]) -> None:
+def _note_sample(scan: _Scan, excel_row: int, values: Sequence[object]) -> None:
     """A row between the header and the notes row: a sample, never data."""
     if _is_blank(values):
         return

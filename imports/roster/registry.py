@@ -81,12 +81,17 @@ def _credited_warnings(report: RosterReport, credited: dict[CreditKey, int]) -> 
     if not credited:
         return
     tr = _Translations()
+    matched: dict[str, str] = {}  # a roster repeats its 内容 and 学分类型 in every row
     for r in report.rows:
         if r.student_no is None or r.start is None or r.credit_type is None:
             continue
-        request_id = credited.get(
-            (r.student_no, match_text(r.content), r.start, match_text(r.credit_type))
-        )
+        content = matched.get(r.content)
+        if content is None:
+            content = matched[r.content] = match_text(r.content)
+        credit_type = matched.get(r.credit_type)
+        if credit_type is None:
+            credit_type = matched[r.credit_type] = match_text(r.credit_type)
+        request_id = credited.get((r.student_no, content, r.start, credit_type))
         if request_id is None:
             continue
         report.warnings.append(

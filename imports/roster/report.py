@@ -183,6 +183,11 @@ def parse_value(value: object) -> Decimal:
 
 def is_notes_text(value: object) -> bool:
     """Whether a cell is the template's notes (or an edited copy's version of note 1)."""
-    if type(value) is not str or not any(hint in value for hint in _NOTES_HINTS):
+    if type(value) is not str:
+        return False
+    for hint in _NOTES_HINTS:  # a loop, not any(): this runs for every row of the file
+        if hint in value:
+            break
+    else:
         return False
     return NOTES_RE.search(re.sub(r"\s+", "", norm_text(value[:300]))) is not None
