@@ -245,12 +245,14 @@ BULU_JOB_REPUBLISH_SECONDS = env.int("BULU_JOB_REPUBLISH_SECONDS", default=900)
 # After a failed hand-over a process hands nothing over for this long (the sweeper does it).
 BULU_JOB_BROKER_PAUSE_SECONDS = env.float("BULU_JOB_BROKER_PAUSE_SECONDS", default=10.0)
 BULU_ROSTER_TASK_TIME_LIMIT = env.int("BULU_ROSTER_TASK_TIME_LIMIT", default=600)
-# Unacknowledged messages come back after this long (Redis's default is an hour); longer than the
-# longest task's limit. Dead workers are found sooner by the sweeper's heartbeat check.
+# Unacknowledged messages come back after this long (Redis's default is an hour): a message a dead
+# worker had prefetched but not started runs within a few minutes. It may be shorter than the
+# longest task's limit: a redelivered copy of a job still running (its heart beats) does nothing.
+# Dead workers running a job are found sooner by the sweeper's heartbeat check.
 # Publishing asks kombu for a connection with these failover options: one quick retry, not the
 # default loop (~19 s with Redis down, inside a web request).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": 900,
+    "visibility_timeout": env.int("BULU_BROKER_VISIBILITY_SECONDS", default=300),
     "socket_connect_timeout": 1,
     # A broker that accepts connections and answers nothing (frozen, a partition) fails a
     # hand-over after this long instead of holding the web request 10 s per job.
