@@ -72,7 +72,7 @@ bench-load: $(STAMP) sysdeps
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	$(PY) bench/load/run.py
 
-# `make bench-faults` (separate, ~14 min): the outbox on a bad day — the broker shut down for a
+# `make bench-faults` (separate, ~12 min): the outbox on a bad day — the broker shut down for a
 # minute while clients upload and approve, workers killed mid-job — on a scratch PostgreSQL
 # database (BENCH_DATABASE_URL, dropped and made afresh) with a redis-server of its own
 # (BENCH_FAULTS_REDIS_PORT, else a free port); writes docs/reliability.md, "Fault trials".

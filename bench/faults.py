@@ -31,7 +31,7 @@ redis-server of its own (BENCH_FAULTS_REDIS_PORT, else a free port):
     python bench/faults.py [--runs-a 3] [--runs-b 2] [--kills 10] [--outage stop|freeze]
                            [--before 15] [--outage-seconds 60] [--after 30] [--out FILE] [--keep]
 
-Not part of `make test` or `make bench`; it takes about 14 minutes (`--outage freeze --runs-b 0`
+Not part of `make test` or `make bench`; it takes about 12 minutes (`--outage freeze --runs-b 0`
 adds the frozen-broker trial). Every process it starts is in a process group of its own and is
 stopped on exit, also on SIGTERM.
 """
