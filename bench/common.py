@@ -146,3 +146,13 @@ def database_label(url: str) -> str:
 if __name__ == "__main__":
     print(bench_database_url())
     sys.exit(0)
+
+
+def free_port() -> int:
+    """A TCP port on loopback nobody listens on (for a server the bench starts)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port

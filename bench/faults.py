@@ -67,7 +67,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import machine_busy_s, own_cpu_s, write_section  # noqa: E402
+from bench.common import free_port, machine_busy_s, own_cpu_s, write_section  # noqa: E402
 
 SECTION = "## Fault trials (measured)"
 DATA_MARK = "<!-- bench-faults "
@@ -1404,13 +1404,6 @@ def _notes(
 
 
 # --- main ---
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def environment(db: str, work: Path, redis_port: int, web_port: int) -> dict[str, str]:

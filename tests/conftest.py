@@ -320,3 +320,23 @@ def csp() -> Iterator[CspWatch]:
     watcher = CspWatch()
     yield watcher
     assert watcher.violations == [], watcher.violations
+
+
+def settings_in_fresh_process(imports: str, expression: str, **env: str) -> Any:
+    """The JSON value of `expression` (after django.setup() and `imports`) in a fresh process
+    whose environment is this one's without REDIS_URL and DATABASE_URL, plus `env`: what a
+    deployment derives from its environment."""
+    import json
+
+    code = f"import json, django; django.setup(); {imports}; print(json.dumps({expression}))"
+    base = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**base, "DJANGO_SETTINGS_MODULE": "bulu.settings", "SECRET_KEY": "x", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])

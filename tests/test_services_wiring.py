@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from bulu.celery import ping
-from tests.conftest import celery_worker_process
+from tests.conftest import celery_worker_process, settings_in_fresh_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,26 +23,11 @@ def test_it_runs_on_postgresql_when_database_url_says_so(db: None, require_postg
 
 def _celery_settings(**env: str) -> dict[str, object]:
     """The Celery settings a fresh process derives from its environment."""
-    import json
-    import subprocess
-    import sys
-
-    code = (
-        "import json, django; django.setup(); from django.conf import settings as s;"
-        "print(json.dumps([s.CELERY_TASK_ALWAYS_EAGER, s.CELERY_BROKER_URL,"
-        " s.CELERY_RESULT_BACKEND]))"
+    eager, broker, backend = settings_in_fresh_process(
+        "from django.conf import settings as s",
+        "[s.CELERY_TASK_ALWAYS_EAGER, s.CELERY_BROKER_URL, s.CELERY_RESULT_BACKEND]",
+        **env,
     )
-    base = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**base, "DJANGO_SETTINGS_MODULE": "bulu.settings", "SECRET_KEY": "x", **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    eager, broker, backend = json.loads(result.stdout.strip().splitlines()[-1])
     return {"eager": eager, "broker": broker, "backend": backend}
 
 

@@ -24,7 +24,6 @@ import os
 import platform
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench.common import free_port  # noqa: E402
 
 SECTION = "## Pages under load"
 DATA_MARK = "<!-- bench-load "
@@ -272,13 +273,6 @@ def child(kind: str, spec: str, env: dict[str, str]) -> dict[str, Any]:
     out = run([sys.executable, str(Path(__file__).resolve()), "child", kind, spec], env)
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return result
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def start_gunicorn(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:

@@ -7,7 +7,6 @@ bulu.broker's transport makes it reconnect (found by bench/faults.py).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -26,7 +25,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bulu.broker import Channel
 from bulu.jobs.models import Job
-from tests.conftest import need
+from tests.conftest import need, settings_in_fresh_process
 from tests.imports.test_roster_worker import _test_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,21 +75,11 @@ def _redis(port: int, folder: Path) -> Iterator[subprocess.Popen[bytes]]:
 
 
 def _settings(**env: str) -> dict[str, Any]:
-    code = (
-        "import json, django; django.setup(); from bulu.celery import app;"
-        "print(json.dumps([app.conf.broker_transport, app.connection_for_write().transport_cls]))"
+    transport, cls = settings_in_fresh_process(
+        "from bulu.celery import app",
+        "[app.conf.broker_transport, app.connection_for_write().transport_cls]",
+        **env,
     )
-    base = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**base, "DJANGO_SETTINGS_MODULE": "bulu.settings", "SECRET_KEY": "x", **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    transport, cls = json.loads(done.stdout.strip().splitlines()[-1])
     return {"transport": transport, "class": cls}
 
 
