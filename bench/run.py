@@ -42,15 +42,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Collection
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import database_label, machine_busy_s, own_cpu_s, write_section  # noqa: E402
+
+_T = TypeVar("_T")
 
 REAL_SIZES = (1_000, 10_000, 100_000)
 SIZES = tuple(
@@ -287,6 +290,45 @@ def child_judged(path: Path) -> dict[str, Any]:
     return {"seconds": seconds, "rows": report.data_rows, "errors": len(report.errors), **used}
 
 
+def child_stages(path: Path) -> dict[str, Any]:
+    """Where judging goes: `child_judged` with the two look-ups' calls timed on their own."""
+    _django()
+    from imports.roster import RosterLookups, roster_check
+    from imports.selectors import roster_lookups_load
+
+    _connected()
+    data = path.read_bytes()
+    spent = {"names": 0.0, "credited": 0.0}
+
+    def timed(key: str, lookup: Callable[[Collection[str]], _T]) -> Callable[[Collection[str]], _T]:
+        def run(numbers: Collection[str]) -> _T:
+            began = time.perf_counter()
+            try:
+                return lookup(numbers)
+            finally:
+                spent[key] += time.perf_counter() - began
+
+        return run
+
+    start = time.perf_counter()
+    loaded = roster_lookups_load()
+    settings_s = time.perf_counter() - start
+    lookups = RosterLookups(
+        settings=loaded.settings,
+        student_names=timed("names", loaded.student_names),
+        credited=timed("credited", loaded.credited),
+    )
+    report = roster_check(io.BytesIO(data), lookups=lookups)
+    seconds = time.perf_counter() - start
+    assert report.readable, report.errors[:3]
+    return {
+        "seconds": seconds,
+        "settings": settings_s,
+        **spent,
+        "rows_s": seconds - settings_s - spent["names"] - spent["credited"],
+    }
+
+
 def child_e2e(path: Path) -> dict[str, Any]:
     _django()
     from accounts.models import User
@@ -392,6 +434,7 @@ def child_generate(spec: str) -> dict[str, Any]:
 CHILDREN = {
     "bare": child_bare,
     "judged": child_judged,
+    "stages": child_stages,
     "e2e": child_e2e,
     "iex": child_iex,
     "iex_fast": child_iex_fast,
@@ -509,6 +552,7 @@ def render(
         f" {faulty['errors']} errors listed,"
         f" annotated copy {'written' if faulty['annotated'] else 'NOT written'} (imports/annotate);"
         " a clean roster skips the annotated copy.",
+        _stages_line(results["stages"], results[f"bare-{MID}"]["seconds"]),
         f"- **django-import-export 4, dry run of the same {label(MID)} files** into an equivalent"
         " model (bench/iebench). It type-converts each column with its widgets (dates, decimal,"
         " text) and, in a dry run, inserts the rows in a transaction it rolls back; it does no"
@@ -538,6 +582,23 @@ def render(
         "",
     ]
     return "\n".join(lines)
+
+
+def _stages_line(stages: dict[str, Any], bare: float) -> str:
+    """Where the judging of the clean MID-row roster goes, against its bare read."""
+
+    def part(seconds: float) -> str:
+        return f"{seconds * 1000:.0f} ms ({seconds / bare:.2f}× the read)"
+
+    return (
+        f"- **Where judging {label(MID)} rows goes** (the same call as *judged*, its two database"
+        f" look-ups timed on their own; median of {len(stages['all_seconds'])}, in all"
+        f" {stages['seconds'] * 1000:.0f} ms): the settings mirror (five small queries)"
+        f" {part(stages['settings'])}; the registry look-up of every 学号 {part(stages['names'])};"
+        f" the credits already granted {part(stages['credited'])}; reading the sheet and judging"
+        f" every row in Python {part(stages['rows_s'])}, of which python-calamine's bare read is"
+        f" {bare * 1000:.0f} ms."
+    )
 
 
 def _verdict(ok: bool, text: str, miss: str) -> str:
@@ -645,6 +706,12 @@ def main() -> None:
             name = kind if key == str(MID) else f"{kind}-{key}"
             results[name] = measure(env, kind, files[key], args.repeat)
             print(f"{name}: {results[name]['all_seconds']}", flush=True)
+        runs = [run_child(env, "stages", str(files[str(MID)])) for _ in range(args.repeat)]
+        results["stages"] = {
+            key: statistics.median(r[key] for r in runs)
+            for key in ("seconds", "settings", "names", "credited", "rows_s")
+        } | {"all_seconds": [round(r["seconds"], 3) for r in runs]}
+        print(f"stages: {results['stages']}", flush=True)
         unaided = run_child(env, "iex_unaided", str(files[str(MID)]))
 
         checks = check_targets(results)
