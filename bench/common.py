@@ -156,3 +156,13 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def run_checked(cmd: list[str], env: dict[str, str], *, cwd: Path, timeout: float) -> str:
+    """Run a command of the bench; its output, or stop the bench with the end of its log."""
+    done = subprocess.run(
+        cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:4])} failed:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
+    return done.stdout

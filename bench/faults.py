@@ -55,6 +55,7 @@ import tempfile
 import threading
 import time
 import zipfile
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -67,7 +68,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port, machine_busy_s, own_cpu_s, write_section  # noqa: E402
+from bench.common import free_port, machine_busy_s, own_cpu_s, run_checked, write_section  # noqa: E402
 
 SECTION = "## Fault trials (measured)"
 DATA_MARK = "<!-- bench-faults "
@@ -393,12 +394,7 @@ def unique_copy(xlsx: bytes, serial: int) -> bytes:
 
 
 def run(cmd: list[str], env: dict[str, str], timeout: float = 900) -> str:
-    done = subprocess.run(
-        cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd[:4])} failed:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
-    return done.stdout
+    return run_checked(cmd, env, cwd=ROOT, timeout=timeout)
 
 
 def child(kind: str, spec: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
@@ -752,7 +748,7 @@ class Record:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class Client(threading.Thread):
+class Client(threading.Thread, ABC):
     def __init__(self, stack: Stack, record: Record, username: str, stop: threading.Event) -> None:
         super().__init__(daemon=True, name=username)
         import requests
@@ -820,8 +816,9 @@ class Client(threading.Thread):
         finally:
             self.ready.set()
 
+    @abstractmethod
     def step(self) -> None:
-        raise NotImplementedError
+        """One action of this kind of user (an upload, an approval)."""
 
 
 class Uploader(Client):

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port  # noqa: E402
+from bench.common import free_port, run_checked  # noqa: E402
 
 SECTION = "## Pages under load"
 DATA_MARK = "<!-- bench-load "
@@ -261,12 +261,7 @@ CHILDREN = {"build": child_build, "targets": child_targets}
 
 
 def run(cmd: list[str], env: dict[str, str], timeout: float = 3600) -> str:
-    done = subprocess.run(
-        cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd[:4])} failed:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
-    return done.stdout
+    return run_checked(cmd, env, cwd=ROOT, timeout=timeout)
 
 
 def child(kind: str, spec: str, env: dict[str, str]) -> dict[str, Any]:
